@@ -3,7 +3,16 @@
 //! Module map:
 //! - [`config`]: [`NatsArgs`], the broker settings (`NATS_URL`, `NATS_STREAM`,
 //!   `NATS_SUBJECT_PREFIX`), and the subject naming scheme.
+//! - [`stream`]: connecting, [`ensure_stream`] (file storage, a deliberate
+//!   duplicate window), publishing an event with `Nats-Msg-Id` = event id
+//!   ([`publish_purchase`]), and the wire codec ([`encode`], [`decode`]).
+//! - [`consumer`]: [`durable_pull_consumer`], a durable explicit-ack pull
+//!   consumer.
 
 pub mod config;
+pub mod consumer;
+pub mod stream;
 
 pub use config::NatsArgs;
+pub use consumer::{DurableSettings, durable_pull_consumer};
+pub use stream::{DUPLICATE_WINDOW, DecodeError, connect, decode, encode, ensure_stream, publish_purchase, stream_config};

@@ -1,0 +1,123 @@
+//! The purchases stream: creation/checking at start, deduplicated publishing.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_nats::jetstream::{self, context::PublishAckFuture, stream};
+use bytes::Bytes;
+use supermarket_domain::PurchaseCreated;
+
+use crate::config::NatsArgs;
+
+/// How long the stream remembers a `Nats-Msg-Id` to drop a repeat.
+///
+/// The relay re-publishes an event only when it crashed (or lost its
+/// database connection) between JetStream's ack and its own commit; it
+/// retries within seconds of restarting. Ten minutes covers a slow restart
+/// or a rolling deployment with room to spare, while the server's memory
+/// for ids stays bounded (one entry per event published in the window, a
+/// few tens of bytes each). A repeat older than the window is still harmless:
+/// the analytics consumer deduplicates on the event id in its own database.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// Connects to NATS and returns the client with its JetStream context.
+pub async fn connect(args: &NatsArgs) -> anyhow::Result<(async_nats::Client, jetstream::Context)> {
+    let client = async_nats::ConnectOptions::new()
+        .name("supermarket")
+        .connect(args.nats_url.as_str())
+        .await
+        .with_context(|| format!("cannot connect to NATS at NATS_URL ({})", args.nats_url))?;
+    let js = jetstream::new(client.clone());
+    Ok((client, js))
+}
+
+/// The stream configuration this code expects.
+pub fn stream_config(args: &NatsArgs) -> stream::Config {
+    stream::Config {
+        name: args.stream.clone(),
+        description: Some("purchase.created events, one per purchase (Nats-Msg-Id = purchase id)".to_owned()),
+        subjects: vec![args.all_subjects()],
+        // Events are the replay source of the analytics read models and the
+        // data lake: keep them on disk and until limits are set deliberately.
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        duplicate_window: DUPLICATE_WINDOW,
+        num_replicas: 1,
+        ..Default::default()
+    }
+}
+
+/// Creates the stream if it does not exist, or checks that the existing one
+/// captures our subjects and deduplicates. Safe to call from every process
+/// at start: creation with an identical configuration is idempotent.
+pub async fn ensure_stream(js: &jetstream::Context, args: &NatsArgs) -> anyhow::Result<stream::Stream> {
+    let wanted = stream_config(args);
+    let mut stream = js
+        .get_or_create_stream(wanted.clone())
+        .await
+        .with_context(|| format!("cannot create or open the JetStream stream `{}` (NATS_STREAM)", args.stream))?;
+    let info = stream.info().await.context("cannot read the stream's configuration")?;
+    let subject = args.all_subjects();
+    if !info.config.subjects.iter().any(|s| s == &subject) {
+        anyhow::bail!(
+            "the existing stream `{}` (NATS_STREAM) does not capture `{subject}` (NATS_SUBJECT_PREFIX): its subjects are {:?}",
+            args.stream,
+            info.config.subjects
+        );
+    }
+    if info.config.duplicate_window.is_zero() {
+        tracing::warn!(stream = %args.stream, "the stream has no duplicate window: re-published events are not deduplicated by the broker");
+    } else if info.config.duplicate_window != DUPLICATE_WINDOW {
+        tracing::info!(stream = %args.stream, window_secs = info.config.duplicate_window.as_secs(),
+            "the stream keeps its existing duplicate window");
+    }
+    Ok(stream)
+}
+
+/// Serialises an event to its wire form (JSON).
+pub fn encode(event: &PurchaseCreated) -> anyhow::Result<Bytes> {
+    Ok(Bytes::from(serde_json::to_vec(event).context("cannot serialise a purchase event")?))
+}
+
+/// Parses an event from its wire form, rejecting what analytics cannot apply.
+pub fn decode(payload: &[u8]) -> Result<PurchaseCreated, DecodeError> {
+    let event: PurchaseCreated = serde_json::from_slice(payload).map_err(|e| DecodeError::Json(e.to_string()))?;
+    if event.event_type != PurchaseCreated::EVENT_TYPE {
+        return Err(DecodeError::UnknownType(event.event_type));
+    }
+    if event.schema_version != PurchaseCreated::SCHEMA_VERSION {
+        return Err(DecodeError::UnknownVersion(event.schema_version));
+    }
+    if event.items.is_empty() || event.event_id != event.purchase_id {
+        return Err(DecodeError::Inconsistent("an event needs items and event_id = purchase_id"));
+    }
+    Ok(event)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not a purchase.created JSON document: {0}")]
+    Json(String),
+    #[error("unknown event type `{0}`")]
+    UnknownType(String),
+    #[error("unknown schema version {0}")]
+    UnknownVersion(u32),
+    #[error("inconsistent event: {0}")]
+    Inconsistent(&'static str),
+}
+
+/// Sends one event with `Nats-Msg-Id` = event id and returns the future of
+/// JetStream's acknowledgement, so callers can keep many acks in flight.
+pub async fn publish_purchase(
+    js: &jetstream::Context,
+    args: &NatsArgs,
+    event: &PurchaseCreated,
+) -> anyhow::Result<PublishAckFuture> {
+    let payload = encode(event)?;
+    let message = jetstream::message::PublishMessage::build()
+        .payload(payload)
+        .message_id(event.event_id.hyphenated().to_string());
+    js.send_publish(args.created_subject(&event.branch_id), message)
+        .await
+        .with_context(|| format!("cannot publish event {}", event.event_id))
+}
