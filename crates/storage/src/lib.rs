@@ -16,3 +16,4 @@ pub mod pool;
 
 pub use config::{AnalyticsDatabaseArgs, DatabaseArgs};
 pub use pool::{connect, Pool};
+pub mod purchases;
