@@ -1,0 +1,209 @@
+//! Claiming outbox rows, publishing their events, deleting them after the ack.
+//!
+//! One batch is one short transaction:
+//! 1. claim up to `batch_size` rows (`ORDER BY seq ... FOR UPDATE SKIP LOCKED`)
+//!    and, in the same statement, read each purchase with its items and
+//!    product names (outbox rows are only pointers);
+//! 2. send every event with `Nats-Msg-Id` = event id, keeping at most
+//!    `max_in_flight` JetStream acks outstanding and awaiting them
+//!    concurrently (awaiting each ack before the next send caps a relay at a
+//!    few thousand events per second);
+//! 3. once every ack arrived, `DELETE` the rows and commit.
+//!
+//! Any failure rolls the transaction back: the rows stay and are retried.
+//! A crash after the acks but before the commit re-publishes the batch
+//! later; the stream's duplicate window drops those repeats, and analytics
+//! deduplicates on the event id anyway.
+//!
+//! Several relays can run at once: `SKIP LOCKED` hands each one different
+//! rows. Events therefore reach the stream out of `seq` order across relays
+//! (and even within one relay, acks complete in any order): consumers must
+//! not depend on order, and nothing here keeps a "last published seq"
+//! high-water mark, which would skip rows whose transactions commit late
+//! (sequence numbers are taken at insert, not at commit).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use anyhow::Context as _;
+use async_nats::jetstream;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
+use supermarket_domain::{EventItem, PurchaseCreated};
+use supermarket_events::NatsArgs;
+use supermarket_storage::Pool;
+use uuid::Uuid;
+
+use crate::metrics::{Backlog, Metrics};
+
+/// Where a batch stops. Only tests use anything but [`Stop::Never`]: it
+/// reproduces a process dying at that point (the open transaction is rolled
+/// back exactly as when the connection drops).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Never,
+    AfterPublishBeforeCommit,
+}
+
+/// Publishes outbox rows to JetStream.
+pub struct Publisher {
+    pool: Pool,
+    js: jetstream::Context,
+    nats: NatsArgs,
+    batch_size: i64,
+    max_in_flight: usize,
+    metrics: Arc<Metrics>,
+}
+
+const CLAIM_AND_READ: &str = "
+WITH claimed AS (
+    SELECT seq, event_id, event_type FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+)
+SELECT c.seq, c.event_id, c.event_type, p.branch_id, p.customer_id, p.purchased_at, p.total_cents,
+       i.product_ids, i.names, i.prices
+FROM claimed c
+LEFT JOIN purchases p ON p.id = c.event_id
+LEFT JOIN LATERAL (
+    SELECT array_agg(pi.product_id ORDER BY pi.product_id) AS product_ids,
+           array_agg(pr.name ORDER BY pi.product_id) AS names,
+           array_agg(pi.unit_price_cents::bigint ORDER BY pi.product_id) AS prices
+    FROM purchase_items pi JOIN products pr ON pr.id = pi.product_id
+    WHERE pi.purchase_id = c.event_id
+) i ON p.id IS NOT NULL
+ORDER BY c.seq";
+
+impl Publisher {
+    pub fn new(pool: Pool, js: jetstream::Context, nats: NatsArgs, batch_size: u32, max_in_flight: u32, metrics: Arc<Metrics>) -> Publisher {
+        Publisher {
+            pool,
+            js,
+            nats,
+            batch_size: i64::from(batch_size.max(1)),
+            max_in_flight: max_in_flight.max(1) as usize,
+            metrics,
+        }
+    }
+
+    pub fn batch_size(&self) -> usize {
+        self.batch_size as usize
+    }
+
+    /// Publishes one batch; returns how many outbox rows it removed.
+    pub async fn publish_batch(&self) -> anyhow::Result<usize> {
+        self.publish_batch_until(Stop::Never).await
+    }
+
+    #[doc(hidden)]
+    pub async fn publish_batch_until(&self, stop: Stop) -> anyhow::Result<usize> {
+        let result = self.try_publish_batch(stop).await;
+        if result.is_err() {
+            self.metrics.errors.fetch_add(1, Relaxed);
+        }
+        result
+    }
+
+    async fn try_publish_batch(&self, stop: Stop) -> anyhow::Result<usize> {
+        let mut client = self.pool.get().await.context("no OLTP database connection (DATABASE_URL)")?;
+        let tx = client.transaction().await?;
+        let rows = tx.query(CLAIM_AND_READ, &[&self.batch_size]).await.context("cannot claim outbox rows")?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut seqs = Vec::with_capacity(rows.len());
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let seq: i64 = row.get("seq");
+            seqs.push(seq);
+            let event_id: Uuid = row.get("event_id");
+            let event_type: String = row.get("event_type");
+            let branch: Option<String> = row.get("branch_id");
+            let product_ids: Option<Vec<i32>> = row.get("product_ids");
+            match (branch, product_ids) {
+                (Some(branch_id), Some(product_ids)) if event_type == PurchaseCreated::EVENT_TYPE => {
+                    let names: Vec<String> = row.get("names");
+                    let prices: Vec<i64> = row.get("prices");
+                    let purchased_at: DateTime<Utc> = row.get("purchased_at");
+                    events.push(PurchaseCreated {
+                        event_id,
+                        event_type,
+                        schema_version: PurchaseCreated::SCHEMA_VERSION,
+                        purchase_id: event_id,
+                        branch_id,
+                        customer_id: row.get("customer_id"),
+                        purchased_at,
+                        items: product_ids
+                            .into_iter()
+                            .zip(names)
+                            .zip(prices)
+                            .map(|((product_id, product_name), unit_price_cents)| EventItem { product_id, product_name, unit_price_cents })
+                            .collect(),
+                        total_cents: row.get("total_cents"),
+                    });
+                }
+                _ => {
+                    // Nothing can be published for it, and keeping it would
+                    // claim a slot of every batch forever.
+                    tracing::warn!(seq, %event_id, event_type, "outbox row without a publishable purchase: dropped");
+                    self.metrics.orphans.fetch_add(1, Relaxed);
+                }
+            }
+        }
+
+        let mut acks = FuturesUnordered::new();
+        let mut duplicates = 0u64;
+        for event in &events {
+            if acks.len() >= self.max_in_flight {
+                if let Some(ack) = acks.next().await {
+                    duplicates += u64::from(check_ack(ack)?);
+                }
+            }
+            let ack = supermarket_events::publish_purchase(&self.js, &self.nats, event).await?;
+            acks.push(ack.into_future());
+        }
+        while let Some(ack) = acks.next().await {
+            duplicates += u64::from(check_ack(ack)?);
+        }
+
+        if stop == Stop::AfterPublishBeforeCommit {
+            // Dropping `tx` rolls back, as a dead process would.
+            return Ok(0);
+        }
+        tx.execute("DELETE FROM outbox WHERE seq = ANY($1)", &[&seqs]).await.context("cannot delete published outbox rows")?;
+        tx.commit().await.context("cannot commit the outbox batch")?;
+
+        self.metrics.published.fetch_add(events.len() as u64, Relaxed);
+        self.metrics.duplicates.fetch_add(duplicates, Relaxed);
+        self.metrics.observe_batch(seqs.len() as u64);
+        tracing::debug!(rows = seqs.len(), published = events.len(), duplicates, "outbox batch published");
+        Ok(seqs.len())
+    }
+
+    /// The outbox backlog for `/metrics`: rows waiting and the oldest's age.
+    pub async fn backlog(&self) -> anyhow::Result<Backlog> {
+        let client = self.pool.get().await?;
+        // Counting is cheap while the relay keeps up; the cap bounds the
+        // scrape when a large backlog builds up.
+        let row = client
+            .query_one(
+                "SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT 1000000) AS capped),
+                        coalesce((SELECT extract(epoch FROM now() - created_at)::float8 FROM outbox ORDER BY seq LIMIT 1), 0)",
+                &[],
+            )
+            .await?;
+        Ok(Backlog { rows: row.get(0), oldest_age_seconds: row.get(1) })
+    }
+}
+
+/// Whether an ack reports a duplicate; an error fails the batch.
+fn check_ack(ack: Result<jetstream::publish::PublishAck, jetstream::context::PublishError>) -> anyhow::Result<bool> {
+    let ack = ack.context("JetStream did not acknowledge a publish")?;
+    Ok(ack.duplicate)
+}
+
+impl Publisher {
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
