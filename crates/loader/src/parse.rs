@@ -1,0 +1,588 @@
+//! Reading and validating the three CSV files, with no file or database I/O.
+//!
+//! Every function takes a reader (or text) and the rules it needs, so tests
+//! and a fuzz target can drive it with in-memory bytes. A bad row becomes a
+//! [`RowError`] naming its line in the file (1-based, the header is line 1).
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use csv::ByteRecord;
+use supermarket_domain::{
+    BasketLine, Branches, Catalog, CustomerId, Money, Product, ProductId, ProductRef, Purchase, PurchaseError,
+    PurchaseId, branch::is_valid_branch_id, catalog::normalize_product_name,
+};
+
+/// The header of the purchases file, column by column.
+pub const PURCHASES_HEADER: [&str; 5] = ["supermarket_id", "timestamp", "user_id", "items_list", "total_amount"];
+/// The header of the products file.
+pub const PRODUCTS_HEADER: [&str; 2] = ["product_name", "unit_price"];
+/// The header of the branches file.
+pub const BRANCHES_HEADER: [&str; 2] = ["supermarket_id", "name"];
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// One bad row: its line in the file and why it was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+/// The CSV reader this module uses (see [`csv_reader`]).
+pub type CsvReader<R> = csv::Reader<LineCounter<BufReader<R>>>;
+
+/// A CSV reader over `input` that skips a UTF-8 byte order mark and accepts
+/// CRLF or LF line ends. Headers and column counts are checked row by row
+/// here (the reader is flexible), to report each bad line rather than stop
+/// at the first.
+pub fn csv_reader<R: Read>(input: R) -> io::Result<CsvReader<R>> {
+    let mut buffered = BufReader::with_capacity(1 << 16, input);
+    if buffered.fill_buf()?.starts_with(UTF8_BOM) {
+        buffered.consume(UTF8_BOM.len());
+    }
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 16)
+        .from_reader(LineCounter::new(buffered)))
+}
+
+/// Counts the newlines of the bytes the CSV parser reads, to give records
+/// their true line numbers.
+///
+/// The csv crate's own `Position::line` is off after CRLF line ends and
+/// blank lines (it counts the previous record's `\n` late and skipped blank
+/// lines not at all), so a report built on it would name the wrong lines.
+#[derive(Debug)]
+pub struct LineCounter<R> {
+    inner: R,
+    consumed: u64,
+    /// Offsets of newlines read ahead but not yet passed by a record.
+    pending: VecDeque<u64>,
+    passed: u64,
+}
+
+impl<R> LineCounter<R> {
+    fn new(inner: R) -> LineCounter<R> {
+        LineCounter { inner, consumed: 0, pending: VecDeque::new(), passed: 0 }
+    }
+
+    /// How many newlines lie before `offset`. Offsets must not decrease
+    /// from one call to the next.
+    fn newlines_before(&mut self, offset: u64) -> u64 {
+        while self.pending.front().is_some_and(|&newline| newline < offset) {
+            self.pending.pop_front();
+            self.passed += 1;
+        }
+        self.passed
+    }
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        let start = self.consumed;
+        self.pending.extend(buf[..read].iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| start + i as u64));
+        self.consumed += read as u64;
+        Ok(read)
+    }
+}
+
+/// The 1-based line where the record just read starts.
+///
+/// The reader stands just past the record's terminator (`\r` or `\n`) or at
+/// the end of the input; the newlines before that last byte give the line
+/// the record ends on, minus the newlines quoted inside its fields.
+fn line_of<R: Read>(reader: &mut CsvReader<R>, record: &ByteRecord) -> u64 {
+    let end = reader.position().byte().saturating_sub(1);
+    let end_line = 1 + reader.get_mut().newlines_before(end);
+    let inside: u64 = record.iter().map(|field| field.iter().filter(|b| **b == b'\n').count() as u64).sum();
+    end_line.saturating_sub(inside).max(1)
+}
+
+/// Checks a header row against the expected column names.
+pub fn check_header(record: &ByteRecord, expected: &[&str]) -> Result<(), String> {
+    let found: Vec<String> = record.iter().map(|field| String::from_utf8_lossy(field).trim().to_owned()).collect();
+    if found.len() == expected.len() && found.iter().zip(expected).all(|(found, expected)| found == expected) {
+        Ok(())
+    } else {
+        Err(format!("the header must be `{}`, found `{}`", expected.join(","), found.join(",")))
+    }
+}
+
+fn field<'r>(record: &'r ByteRecord, index: usize, name: &str) -> Result<&'r str, String> {
+    let bytes = record.get(index).unwrap_or_default();
+    std::str::from_utf8(bytes).map_err(|_| format!("column {name} is not valid UTF-8"))
+}
+
+fn check_columns(record: &ByteRecord, expected: usize) -> Result<(), String> {
+    if record.len() == expected {
+        Ok(())
+    } else {
+        Err(format!("expected {expected} columns, found {}", record.len()))
+    }
+}
+
+/// Reads a whole small file (products, branches): the header check, then
+/// `row` for every data record. Returns the good rows with their lines, or
+/// every bad row.
+fn read_small_file<R: Read, T>(
+    input: R,
+    header: &[&str],
+    mut row: impl FnMut(&ByteRecord) -> Result<T, String>,
+) -> Result<Vec<(u64, T)>, Vec<RowError>> {
+    let io_error = |error: &dyn fmt::Display| vec![RowError { line: 1, reason: format!("cannot read the file: {error}") }];
+    let mut reader = csv_reader(input).map_err(|e| io_error(&e))?;
+    let mut record = ByteRecord::new();
+    match reader.read_byte_record(&mut record) {
+        Ok(true) => {
+            let line = line_of(&mut reader, &record);
+            check_header(&record, header).map_err(|reason| vec![RowError { line, reason }])?
+        }
+        Ok(false) => return Err(vec![RowError { line: 1, reason: format!("the file is empty: expected the header `{}`", header.join(",")) }]),
+        Err(error) => return Err(io_error(&error)),
+    }
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {
+                let line = line_of(&mut reader, &record);
+                match check_columns(&record, header.len()).and_then(|()| row(&record)) {
+                    Ok(value) => rows.push((line, value)),
+                    Err(reason) => errors.push(RowError { line, reason }),
+                }
+            }
+            Ok(false) => break,
+            Err(error) => {
+                let line = error.position().map_or(0, |p| p.line());
+                errors.push(RowError { line, reason: format!("unreadable CSV: {error}") });
+                break;
+            }
+        }
+    }
+    if errors.is_empty() { Ok(rows) } else { Err(errors) }
+}
+
+/// A product as the products file states it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductRow {
+    /// Normalized: trimmed and lower-case, as the catalog stores it.
+    pub name: String,
+    pub price: Money,
+}
+
+/// Reads `product_name,unit_price` rows: names are normalized, prices are
+/// exact amounts above zero, and no name appears twice.
+pub fn parse_products<R: Read>(input: R) -> Result<Vec<ProductRow>, Vec<RowError>> {
+    let rows = read_small_file(input, &PRODUCTS_HEADER, |record| {
+        let name = normalize_product_name(field(record, 0, "product_name")?).map_err(|e| e.to_string())?;
+        let price_text = field(record, 1, "unit_price")?.trim();
+        let price: Money = price_text.parse().map_err(|e: supermarket_domain::MoneyError| e.to_string())?;
+        // The catalog stores prices as a 32-bit integer of cents.
+        if price.cents() <= 0 || price.cents() > i64::from(i32::MAX) {
+            return Err(format!("product `{name}` has price {price_text}: it must be above 0 and at most 21474836.47"));
+        }
+        Ok(ProductRow { name, price })
+    })?;
+    let mut seen = HashSet::new();
+    let mut errors = Vec::new();
+    for (line, product) in &rows {
+        if !seen.insert(product.name.clone()) {
+            errors.push(RowError { line: *line, reason: format!("product `{}` is listed twice", product.name) });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(rows.into_iter().map(|(_, product)| product).collect())
+}
+
+/// A branch as the branches file states it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BranchRow {
+    pub id: String,
+    pub name: String,
+}
+
+/// Reads `supermarket_id,name` rows with the domain's rules for branch ids.
+pub fn parse_branches<R: Read>(input: R) -> Result<Vec<BranchRow>, Vec<RowError>> {
+    let rows = read_small_file(input, &BRANCHES_HEADER, |record| {
+        let id = field(record, 0, "supermarket_id")?.trim().to_owned();
+        let name = field(record, 1, "name")?.trim().to_owned();
+        if !is_valid_branch_id(&id) {
+            return Err(format!("`{id}` is not a valid branch id: use 1 to 32 capital letters, digits, `-` or `_`"));
+        }
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(format!("branch `{id}` needs a name of 1 to 200 characters"));
+        }
+        Ok(BranchRow { id, name })
+    })?;
+    let mut seen = HashSet::new();
+    let mut errors = Vec::new();
+    for (line, branch) in &rows {
+        if !seen.insert(branch.id.clone()) {
+            errors.push(RowError { line: *line, reason: format!("branch `{}` is listed twice", branch.id) });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(rows.into_iter().map(|(_, branch)| branch).collect())
+}
+
+/// Checks that the products file describes a valid catalog (the domain's
+/// rules), before anything is written.
+pub fn catalog_of(products: &[ProductRow]) -> Result<Catalog, String> {
+    Catalog::new(products.iter().enumerate().map(|(index, row)| Product {
+        id: ProductId(i32::try_from(index).unwrap_or(i32::MAX)),
+        name: row.name.clone(),
+        price: row.price,
+    }))
+    .map_err(|e| e.to_string())
+}
+
+/// What a purchase row is checked against.
+#[derive(Clone, Debug)]
+pub struct PurchaseRules {
+    pub catalog: Catalog,
+    pub branches: Branches,
+    /// The zone of the stores' clocks, for timestamps written without one.
+    pub zone: Tz,
+}
+
+/// Reads a time stamp. One without a zone (`2025-05-26T19:51:00.539354`, as
+/// the tills write them) is a wall-clock time in `zone`; one with an offset
+/// or `Z` (RFC 3339) is taken as written. A wall-clock time that a DST change
+/// makes ambiguous or nonexistent is refused rather than guessed.
+pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"));
+    match naive {
+        Ok(naive) => match zone.from_local_datetime(&naive) {
+            chrono::LocalResult::Single(local) => Ok(local.with_timezone(&Utc)),
+            chrono::LocalResult::Ambiguous(_, _) => Err(format!(
+                "timestamp `{text}` is ambiguous in {zone} (a daylight-saving change repeats that hour): write it with an offset"
+            )),
+            chrono::LocalResult::None => {
+                Err(format!("timestamp `{text}` does not exist in {zone} (skipped by a daylight-saving change)"))
+            }
+        },
+        Err(_) => DateTime::parse_from_rfc3339(text).map(|t| t.to_utc()).map_err(|_| {
+            format!("`{text}` is not a timestamp like 2025-05-26T19:51:00.539354 (or with an offset, like 2025-05-26T19:51:00Z)")
+        }),
+    }
+}
+
+/// Splits `milk x2`, `milk*2`, `milk:2`, `2 x milk`, `2x milk` or `2 milk`
+/// into a name and a quantity, so a stated quantity is refused with the
+/// domain's quantity rule rather than as an unknown product.
+pub fn split_quantity(piece: &str) -> Option<(&str, i64)> {
+    let piece = piece.trim();
+    let number = |s: &str| -> Option<i64> {
+        let s = s.trim();
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { s.parse().ok() } else { None }
+    };
+    for separator in ['x', 'X', '*', ':'] {
+        if let Some((name, quantity)) = piece.rsplit_once(separator)
+            && let Some(quantity) = number(quantity)
+            && !name.trim().is_empty()
+        {
+            return Some((name.trim(), quantity));
+        }
+    }
+    let digits = piece.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 {
+        let quantity = number(&piece[..digits])?;
+        let rest = piece[digits..].trim_start();
+        let rest = rest.strip_prefix(['x', 'X', '*']).unwrap_or(rest).trim();
+        if !rest.is_empty() {
+            return Some((rest, quantity));
+        }
+    }
+    None
+}
+
+/// Reads the `items_list` column: comma-separated product names, one unit
+/// each. Names resolve against the catalog (any case, outer spaces ignored).
+pub fn parse_items(text: &str, catalog: &Catalog) -> Result<Vec<BasketLine>, String> {
+    if text.trim().is_empty() {
+        return Err(PurchaseError::EmptyBasket.to_string());
+    }
+    text.split(',')
+        .map(|piece| {
+            let name = piece.trim();
+            if name.is_empty() {
+                return Err(format!("the items list `{text}` has an empty product name"));
+            }
+            if let Some(product) = catalog.by_name(name) {
+                return Ok(BasketLine::one(ProductRef::Id(product.id)));
+            }
+            match split_quantity(name) {
+                Some((base, quantity)) if catalog.by_name(base).is_some() => {
+                    let product = catalog.by_name(base).map_or(ProductId(0), |p| p.id);
+                    Ok(BasketLine { product: ProductRef::Id(product), quantity })
+                }
+                _ => Err(PurchaseError::UnknownProduct(name.to_owned()).to_string()),
+            }
+        })
+        .collect()
+}
+
+/// Validates one purchase record (the header and column count are checked by
+/// the caller): known branch, customer UUID, timestamp, a basket the domain
+/// accepts, and a stated total equal to the catalog's sum.
+pub fn parse_purchase(record: &ByteRecord, rules: &PurchaseRules) -> Result<Purchase, String> {
+    check_columns(record, PURCHASES_HEADER.len())?;
+    let branch_text = field(record, 0, "supermarket_id")?.trim();
+    let branch = rules.branches.parse(branch_text).map_err(|e| e.to_string())?;
+    let purchased_at = parse_timestamp(field(record, 1, "timestamp")?, rules.zone)?;
+    let customer: CustomerId = field(record, 2, "user_id")?.trim().parse().map_err(|e: supermarket_domain::UuidError| e.to_string())?;
+    let lines = parse_items(field(record, 3, "items_list")?, &rules.catalog)?;
+    let total_text = field(record, 4, "total_amount")?.trim();
+    let stated_total: Money = total_text.parse().map_err(|e: supermarket_domain::MoneyError| e.to_string())?;
+
+    // The id hashes the catalog's names, so `Milk` and `milk` are one purchase.
+    let names: Vec<&str> = lines
+        .iter()
+        .filter_map(|line| match &line.product {
+            ProductRef::Id(id) => rules.catalog.by_id(*id).map(|p| p.name.as_str()),
+            ProductRef::Name(name) => Some(name.as_str()),
+        })
+        .collect();
+    let id = PurchaseId::historical(branch, customer, purchased_at, &names);
+    let purchase = Purchase::new(id, branch_text, customer, purchased_at, lines, &rules.catalog, &rules.branches)
+        .map_err(|e| e.to_string())?;
+    if purchase.total() != stated_total {
+        return Err(format!(
+            "total_amount {total_text} differs from the catalog's sum {} of {}",
+            purchase.total(),
+            purchase.items().iter().map(|item| item.name.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(purchase)
+}
+
+/// The rows of a purchases file, each validated, with its line number.
+///
+/// The first item is an error on line 1 if the header is wrong (and then the
+/// iteration stops: the columns cannot be trusted).
+pub struct PurchaseRows<R: Read> {
+    reader: CsvReader<R>,
+    record: ByteRecord,
+    rules: PurchaseRules,
+    header_checked: bool,
+    finished: bool,
+}
+
+impl<R: Read> PurchaseRows<R> {
+    pub fn new(input: R, rules: PurchaseRules) -> io::Result<PurchaseRows<R>> {
+        Ok(PurchaseRows { reader: csv_reader(input)?, record: ByteRecord::new(), rules, header_checked: false, finished: false })
+    }
+
+    /// The byte offset reached in the input (for a progress bar).
+    pub fn bytes_read(&self) -> u64 {
+        self.reader.position().byte()
+    }
+}
+
+impl<R: Read> Iterator for PurchaseRows<R> {
+    type Item = Result<Purchase, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.finished = true;
+                if !self.header_checked {
+                    let reason = format!("the file is empty: expected the header `{}`", PURCHASES_HEADER.join(","));
+                    return Some(Err(RowError { line: 1, reason }));
+                }
+                return None;
+            }
+            Err(error) => {
+                self.finished = true;
+                let line = error.position().map_or(0, |p| p.line());
+                return Some(Err(RowError { line, reason: format!("unreadable CSV: {error}") }));
+            }
+        }
+        let line = line_of(&mut self.reader, &self.record);
+        if !self.header_checked {
+            self.header_checked = true;
+            if let Err(reason) = check_header(&self.record, &PURCHASES_HEADER) {
+                self.finished = true;
+                return Some(Err(RowError { line, reason }));
+            }
+            return self.next();
+        }
+        Some(parse_purchase(&self.record, &self.rules).map_err(|reason| RowError { line, reason }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(zone: Tz) -> PurchaseRules {
+        let products = parse_products("product_name,unit_price\nmilk,1.5\nbread,2\neggs,3\ntoilet paper,4\n".as_bytes()).unwrap();
+        let branches = Branches::new([("SMKT001".into(), "Central".into()), ("SMKT002".into(), "North".into())]).unwrap();
+        PurchaseRules { catalog: catalog_of(&products).unwrap(), branches, zone }
+    }
+
+    fn rows(text: &str) -> Vec<Result<Purchase, RowError>> {
+        PurchaseRows::new(text.as_bytes(), rules(Tz::UTC)).unwrap().collect()
+    }
+
+    const HEADER: &str = "supermarket_id,timestamp,user_id,items_list,total_amount";
+    const CUSTOMER: &str = "01e1e159-8045-43c2-88dd-5682b18bd680";
+
+    fn one_error(text: &str) -> RowError {
+        let mut errors: Vec<RowError> = rows(text).into_iter().filter_map(Result::err).collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        errors.remove(0)
+    }
+
+    #[test]
+    fn reads_the_original_shape_with_bom_and_crlf() {
+        let text = format!(
+            "\u{feff}{HEADER}\r\nSMKT001,2025-05-26T19:51:00.539354,{CUSTOMER},\"eggs,milk\",4.5\r\nSMKT002,2025-05-26T19:52:00,{CUSTOMER},\"toilet paper,bread\",6\r\n"
+        );
+        let purchases: Vec<Purchase> = rows(&text).into_iter().map(Result::unwrap).collect();
+        assert_eq!(purchases.len(), 2);
+        assert_eq!(purchases[0].total(), Money::from_cents(450));
+        assert_eq!(purchases[0].purchased_at().to_rfc3339(), "2025-05-26T19:51:00.539354+00:00");
+        assert_eq!(purchases[1].items()[0].name, "toilet paper");
+        assert_eq!(purchases[0].id().0.get_version_num(), 8, "historical ids are UUIDv8");
+        // The same rows with LF only and no BOM give the same purchases.
+        let lf = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
+        let again: Vec<Purchase> = rows(&lf).into_iter().map(Result::unwrap).collect();
+        assert_eq!(again, purchases);
+    }
+
+    #[test]
+    fn line_numbers_are_those_of_the_file() {
+        let text = format!(
+            "{HEADER}\r\nSMKT001,2025-05-26T19:51:00,{CUSTOMER},\"eggs,milk\",4.5\r\n\r\nSMKT009,2025-05-26T19:51:00,{CUSTOMER},milk,1.5\r\nSMKT001,2025-05-26T19:51:00,{CUSTOMER},caviar,1.5\r\n"
+        );
+        let errors: Vec<RowError> = rows(&text).into_iter().filter_map(Result::err).collect();
+        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![4, 5]);
+        assert!(errors[0].reason.contains("unknown branch `SMKT009`"), "{}", errors[0].reason);
+        assert!(errors[1].reason.contains("unknown product `caviar`"), "{}", errors[1].reason);
+
+        // Blank lines and a quoted field spanning two lines, in LF and CRLF.
+        for newline in ["\n", "\r\n"] {
+            let text = [
+                HEADER,
+                "",
+                &format!("SMKT001,2025-05-26T19:51:00,{CUSTOMER},\"eggs,"),
+                "milk\",4.5",
+                "",
+                "",
+                &format!("SMKT001,2025-05-26T19:51:00,{CUSTOMER},caviar,1.5"),
+                &format!("SMKT001,2025-05-26T19:51:00,{CUSTOMER},\"caviar,"),
+                "milk\",1.5",
+            ]
+            .join(newline);
+            let results = rows(&text);
+            assert_eq!(results.len(), 3, "{newline:?}: {results:?}");
+            assert!(results[0].is_ok(), "{results:?}");
+            let lines: Vec<u64> = results.iter().filter_map(|r| r.as_ref().err()).map(|e| e.line).collect();
+            assert_eq!(lines, vec![7, 8], "{newline:?}");
+        }
+    }
+
+    #[test]
+    fn every_rule_names_its_reason() {
+        let row = |branch: &str, at: &str, customer: &str, items: &str, total: &str| {
+            format!("{HEADER}\n{branch},{at},{customer},\"{items}\",{total}\n")
+        };
+        let at = "2025-05-26T19:51:00.539354";
+        let cases = [
+            (row("SMKT001", at, CUSTOMER, "milk,milk", "3"), "more than once"),
+            (row("SMKT001", at, CUSTOMER, "milk,caviar", "3"), "unknown product `caviar`"),
+            (row("SMKT001", at, "not-a-uuid", "milk", "1.5"), "is not a UUID"),
+            (row("SMKT001", "26/05/2025 19:51", CUSTOMER, "milk", "1.5"), "is not a timestamp"),
+            (row("SMKT001", at, CUSTOMER, "milk", "1.6"), "differs from the catalog's sum 1.50"),
+            (row("SMKT001", at, CUSTOMER, "", "1.5"), "basket is empty"),
+            (row("SMKT001", at, CUSTOMER, "milk,,eggs", "4.5"), "empty product name"),
+            (row("SMKT001", at, CUSTOMER, "milk x2", "3"), "quantity 2"),
+            (row("SMKT001", at, CUSTOMER, "2 x eggs", "6"), "quantity 2"),
+            (row("SMKT001", at, CUSTOMER, "milk", "1,5"), "expected 5 columns, found 6"),
+            (row("SMKT001", at, CUSTOMER, "milk", "abc"), "is not an amount"),
+        ];
+        for (text, expected) in cases {
+            let error = one_error(&text);
+            assert_eq!(error.line, 2);
+            assert!(error.reason.contains(expected), "{text:?}: {} lacks {expected:?}", error.reason);
+        }
+    }
+
+    #[test]
+    fn a_wrong_header_stops_at_line_one() {
+        let errors = rows("supermarket,timestamp,user_id,items_list,total_amount\nSMKT001,x,y,z,1\n");
+        assert_eq!(errors.len(), 1);
+        let error = errors[0].clone().unwrap_err();
+        assert_eq!(error.line, 1);
+        assert!(error.reason.contains("the header must be"));
+        assert_eq!(rows("").len(), 1, "an empty file lacks its header");
+    }
+
+    #[test]
+    fn time_zones_shift_wall_clock_times() {
+        let paris: Tz = "Europe/Paris".parse().unwrap();
+        let summer = parse_timestamp("2025-05-26T19:51:00", paris).unwrap();
+        assert_eq!(summer.to_rfc3339(), "2025-05-26T17:51:00+00:00");
+        assert!(parse_timestamp("2025-03-30T02:30:00", paris).unwrap_err().contains("does not exist"));
+        assert!(parse_timestamp("2025-10-26T02:30:00", paris).unwrap_err().contains("ambiguous"));
+        assert_eq!(parse_timestamp("2025-05-26T19:51:00Z", paris).unwrap().to_rfc3339(), "2025-05-26T19:51:00+00:00");
+    }
+
+    #[test]
+    fn identical_rows_make_the_same_id_and_item_order_does_not_matter() {
+        let text = format!(
+            "{HEADER}\nSMKT001,2025-05-26T19:51:00,{CUSTOMER},\"eggs,milk\",4.5\nSMKT001,2025-05-26T19:51:00,{CUSTOMER},\"Milk, eggs\",4.5\n"
+        );
+        let purchases: Vec<Purchase> = rows(&text).into_iter().map(Result::unwrap).collect();
+        assert_eq!(purchases[0].id(), purchases[1].id());
+    }
+
+    #[test]
+    fn quantities_are_recognized_in_several_spellings() {
+        assert_eq!(split_quantity("milk x2"), Some(("milk", 2)));
+        assert_eq!(split_quantity("milk*3"), Some(("milk", 3)));
+        assert_eq!(split_quantity("toilet paper:2"), Some(("toilet paper", 2)));
+        assert_eq!(split_quantity("2x milk"), Some(("milk", 2)));
+        assert_eq!(split_quantity("2 milk"), Some(("milk", 2)));
+        assert_eq!(split_quantity("milk"), None);
+    }
+
+    #[test]
+    fn products_and_branches_files_are_checked_row_by_row() {
+        let products = parse_products("\u{feff}product_name,unit_price\r\nMilk ,1.5\r\nbread,2\r\n".as_bytes()).unwrap();
+        assert_eq!(products[0], ProductRow { name: "milk".into(), price: Money::from_cents(150) });
+        let errors = parse_products("product_name,unit_price\nmilk,1.5\nmilk,2\nbread,-1\n".as_bytes()).unwrap_err();
+        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![4], "{errors:?}");
+        let errors = parse_products("product_name,unit_price\nmilk,1.5\nmilk,2\n".as_bytes()).unwrap_err();
+        assert_eq!(errors[0].line, 3);
+        assert!(parse_products("name,price\nmilk,1\n".as_bytes()).unwrap_err()[0].reason.contains("header"));
+
+        let branches = parse_branches("supermarket_id,name\nSMKT001,Central\n".as_bytes()).unwrap();
+        assert_eq!(branches, vec![BranchRow { id: "SMKT001".into(), name: "Central".into() }]);
+        let errors = parse_branches("supermarket_id,name\nsmkt1,x\nSMKT001,\nSMKT002,a,b\n".as_bytes()).unwrap_err();
+        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![2, 3, 4]);
+    }
+}
