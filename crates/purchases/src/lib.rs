@@ -1,9 +1,46 @@
 //! The Purchases service: the only writer of purchases.
-//! (Being built.)
+//!
+//! A sale is validated and priced against an in-memory catalog (no database
+//! round trip), then handed to the group-commit writer, which stores many
+//! purchases per statement — purchase, items and outbox row atomically —
+//! and answers each request once its batch is durable.
+//!
+//! Module map:
+//! - [`request`]: request bodies (`POST /api/v1/purchases`, seed-compatible
+//!   `POST /purchase`), item parsing, validation into a
+//!   [`Purchase`](supermarket_domain::Purchase), problem documents for each
+//!   rule, the `Idempotency-Key` header and the request hash.
+//! - [`catalog`]: [`CatalogCache`](catalog::CatalogCache), refreshed on
+//!   `LISTEN catalog` notifications with a periodic poll as fallback.
+//! - [`writer`]: [`Writer`](writer::Writer), group commit with several writer
+//!   tasks, idempotency conflicts and per-row isolation.
+//! - [`receipt`]: the [`Receipt`](receipt::Receipt) answered for a purchase.
+//! - [`api`]: handlers and the OpenAPI document.
+//! - this file: [`Config`], [`router`], [`Application`] and [`run`].
+
+pub mod api;
+pub mod catalog;
+pub mod receipt;
+pub mod request;
+pub mod writer;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use axum::Router;
+use axum::routing::get;
+use supermarket_http::{Readiness, health, openapi, with_standard_layers};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+
+pub use api::AppState;
+use catalog::CatalogCache;
+use writer::{Writer, WriterSettings, WriterTasks};
+
+/// Largest request body: a basket is a few hundred bytes.
+pub const BODY_LIMIT: usize = 16 * 1024;
 
 /// Settings of this service: flags that also read the environment.
 #[derive(clap::Args, Debug, Clone)]
@@ -13,8 +50,115 @@ pub struct Config {
     pub addr: SocketAddr,
     #[command(flatten)]
     pub database: supermarket_storage::DatabaseArgs,
+    /// Most purchases stored by one statement.
+    #[arg(long = "batch-max", env = "PURCHASES_BATCH_MAX", value_name = "PURCHASES_BATCH_MAX", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch_max: u32,
+    /// Milliseconds a writer waits for more purchases after the first of a
+    /// batch (0: take what is queued; batches still grow under load).
+    #[arg(long = "batch-wait-ms", env = "PURCHASES_BATCH_WAIT_MS", value_name = "PURCHASES_BATCH_WAIT_MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=1000))]
+    pub batch_wait_ms: u64,
+    /// Writer tasks, each with its own database connection (on top of DB_POOL_SIZE).
+    #[arg(long = "writers", env = "PURCHASES_WRITERS", value_name = "PURCHASES_WRITERS", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub writers: u16,
+    /// Seconds between catalog reloads when no change notification arrives.
+    #[arg(long = "catalog-refresh-secs", env = "PURCHASES_CATALOG_REFRESH_SECS", value_name = "PURCHASES_CATALOG_REFRESH_SECS",
+          default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub catalog_refresh_secs: u64,
 }
 
-pub async fn run(_config: Config, _shutdown: CancellationToken) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+impl Config {
+    /// Settings for tests and tools: `database_url`, port 0, defaults.
+    pub fn for_database(database_url: &str) -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database: supermarket_storage::DatabaseArgs { database_url: database_url.to_owned(), db_pool_size: 8 },
+            batch_max: 512,
+            batch_wait_ms: 0,
+            writers: 4,
+            catalog_refresh_secs: 30,
+        }
+    }
+
+    fn writer_settings(&self) -> WriterSettings {
+        WriterSettings {
+            batch_max: self.batch_max as usize,
+            batch_wait: Duration::from_millis(self.batch_wait_ms),
+            writers: usize::from(self.writers),
+            ..WriterSettings::default()
+        }
+    }
+}
+
+/// The whole router: the API plus `/`, `/health`, `/ready` (database
+/// reachable), `/openapi.json` and `/docs`, with request ids, a 16 KiB body
+/// limit and problem documents for unknown paths.
+pub fn router(state: AppState) -> Router {
+    let pool = state.pool.clone();
+    let readiness = Readiness::new(move || {
+        let pool = pool.clone();
+        async move { supermarket_storage::pool::check(&pool).await }
+    });
+    let router = api::api_routes(state)
+        .route("/", get(api::index))
+        .merge(health::routes(readiness))
+        .merge(openapi::routes(api::ApiDoc::openapi()));
+    with_standard_layers(router, BODY_LIMIT)
+}
+
+/// A bound service with its writer and catalog tasks running.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    writer_tasks: WriterTasks,
+    refresher: JoinHandle<()>,
+    stop_refresher: CancellationToken,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let url = &config.database.database_url;
+        let pool = supermarket_storage::pool::pool(url, "DATABASE_URL", usize::from(config.database.db_pool_size))?;
+        let write_pool = supermarket_storage::pool::pool(url, "DATABASE_URL", usize::from(config.writers))?;
+        let listener = supermarket_http::bind(config.addr, "PURCHASES_ADDR").await?;
+        let catalog = CatalogCache::load(&pool, Duration::from_secs(30)).await?;
+        let stop_refresher = CancellationToken::new();
+        let refresher = tokio::spawn(catalog::keep_fresh(
+            catalog.clone(),
+            pool.clone(),
+            url.clone(),
+            Duration::from_secs(config.catalog_refresh_secs),
+            stop_refresher.clone(),
+        ));
+        let (writer, writer_tasks) = Writer::start(write_pool, config.writer_settings());
+        let router = router(AppState { catalog, writer, pool });
+        Ok(Application { listener, router, writer_tasks, refresher, stop_refresher })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown`, then finishes in-flight requests and stores
+    /// every queued purchase before returning.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Application { listener, router, writer_tasks, refresher, stop_refresher } = self;
+        tracing::info!(addr = %listener.local_addr()?, "purchases service listening");
+        // `serve` owns the router (and so every `Writer` handle): once it
+        // returns, the queue closes and the writers drain it.
+        let served = supermarket_http::serve(listener, router, shutdown).await;
+        if tokio::time::timeout(Duration::from_secs(30), writer_tasks.join()).await.is_err() {
+            tracing::error!("writers did not finish within 30 s");
+        }
+        stop_refresher.cancel();
+        let _ = refresher.await;
+        tracing::info!("purchases service stopped");
+        served
+    }
+}
+
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    Application::build(config).await?.run_until_stopped(shutdown).await
 }
