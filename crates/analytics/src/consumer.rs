@@ -1,20 +1,280 @@
-//! The analytics consumer.
-
+//! The analytics consumer (`supermarket serve analytics-consumer`): a
+//! durable JetStream pull consumer that keeps the read models, plus the data
+//! lake sink in the same process.
+//!
+//! Loop: wait for a message, take whatever else is already buffered (up to
+//! the batch size: batches grow under load, a lone event is applied at
+//! once), apply the batch in one transaction ([`crate::apply`]), commit,
+//! then acknowledge every message of the batch. A failing database makes
+//! the loop retry the same batch (with backoff) rather than wait for the
+//! server's redelivery.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 
+use anyhow::Context as _;
+use async_nats::jetstream::consumer::pull;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use futures_util::{FutureExt as _, StreamExt as _};
+use supermarket_http::Readiness;
+use supermarket_storage::Pool;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+use crate::apply::{Applied, Incoming, apply_batch};
+use crate::metrics::Metrics;
+use crate::timezone::StoreTimeZone;
 
 /// Settings of this service: flags that also read the environment.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
-    /// Address to listen on.
+    /// Address of the health and metrics endpoints.
     #[arg(long = "addr", env = "CONSUMER_ADDR", value_name = "CONSUMER_ADDR", default_value = "0.0.0.0:8004")]
     pub addr: SocketAddr,
     #[command(flatten)]
-    pub database: supermarket_storage::DatabaseArgs,
+    pub analytics: supermarket_storage::AnalyticsDatabaseArgs,
+    #[command(flatten)]
+    pub nats: supermarket_events::NatsArgs,
+    #[command(flatten)]
+    pub consumer: ConsumerArgs,
+    #[command(flatten)]
+    pub time_zone: StoreTimeZone,
 }
 
-pub async fn run(_config: Config, _shutdown: CancellationToken) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+/// The JetStream consumer's settings.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConsumerArgs {
+    /// Durable consumer name; instances with the same name share the events.
+    #[arg(long = "analytics-consumer-name", env = "ANALYTICS_CONSUMER_NAME", value_name = "ANALYTICS_CONSUMER_NAME",
+          default_value = "analytics")]
+    pub name: String,
+    /// Largest number of events applied in one transaction.
+    #[arg(long = "analytics-batch-size", env = "ANALYTICS_BATCH_SIZE", value_name = "ANALYTICS_BATCH_SIZE", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch_size: u32,
+    /// Seconds before the server redelivers an unacknowledged event.
+    #[arg(long = "analytics-ack-wait-secs", env = "ANALYTICS_ACK_WAIT_SECS", value_name = "ANALYTICS_ACK_WAIT_SECS",
+          default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ack_wait_secs: u64,
+    /// Largest number of delivered but unacknowledged events.
+    #[arg(long = "analytics-max-ack-pending", env = "ANALYTICS_MAX_ACK_PENDING", value_name = "ANALYTICS_MAX_ACK_PENDING",
+          default_value_t = 20_000, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub max_ack_pending: i64,
+}
+
+/// Where processing a batch stops. Only tests use anything but
+/// [`Stop::Never`], to reproduce a process dying at that point.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Never,
+    BeforeCommit,
+    AfterCommitBeforeAck,
+}
+
+/// The read-model side of the consumer: a pull subscription and the pool.
+pub struct Consumer {
+    pool: Pool,
+    messages: pull::Stream,
+    batch_size: usize,
+    time_zone: &'static str,
+    metrics: Arc<Metrics>,
+}
+
+impl Consumer {
+    /// Opens the stream (creating it if needed) and the durable consumer.
+    pub async fn start(pool: Pool, js: &async_nats::jetstream::Context, nats: &supermarket_events::NatsArgs,
+                       args: &ConsumerArgs, time_zone: &StoreTimeZone, metrics: Arc<Metrics>) -> anyhow::Result<Consumer> {
+        let stream = supermarket_events::ensure_stream(js, nats).await?;
+        let settings = supermarket_events::DurableSettings {
+            name: args.name.clone(),
+            filter_subject: nats.all_subjects(),
+            ack_wait: Duration::from_secs(args.ack_wait_secs),
+            max_ack_pending: args.max_ack_pending,
+        };
+        let consumer = supermarket_events::durable_pull_consumer(&stream, &settings).await?;
+        let messages = consumer
+            .stream()
+            .max_messages_per_batch(args.batch_size as usize)
+            .heartbeat(Duration::from_secs(5))
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await
+            .context("cannot start pulling events")?;
+        Ok(Consumer { pool, messages, batch_size: args.batch_size as usize, time_zone: time_zone.name(), metrics })
+    }
+
+    /// Waits up to `wait` for a first message, then takes the ones already
+    /// received, up to the batch size. Empty when nothing came.
+    pub async fn next_batch(&mut self, wait: Duration) -> anyhow::Result<Vec<async_nats::jetstream::Message>> {
+        let mut batch = Vec::new();
+        match tokio::time::timeout(wait, self.messages.next()).await {
+            Err(_) => return Ok(batch),
+            Ok(None) => anyhow::bail!("the JetStream pull subscription ended"),
+            Ok(Some(Err(error))) => {
+                // Missed heartbeats and similar hiccups: the stream recovers by itself.
+                tracing::warn!(%error, "pull consumer hiccup");
+                return Ok(batch);
+            }
+            Ok(Some(Ok(message))) => batch.push(message),
+        }
+        while batch.len() < self.batch_size {
+            match self.messages.next().now_or_never() {
+                Some(Some(Ok(message))) => batch.push(message),
+                _ => break,
+            }
+        }
+        Ok(batch)
+    }
+
+    /// Applies and acknowledges one batch.
+    pub async fn process(&self, batch: &[async_nats::jetstream::Message]) -> anyhow::Result<Applied> {
+        self.process_until(batch, Stop::Never).await
+    }
+
+    #[doc(hidden)]
+    pub async fn process_until(&self, batch: &[async_nats::jetstream::Message], stop: Stop) -> anyhow::Result<Applied> {
+        if batch.is_empty() {
+            return Ok(Applied::default());
+        }
+        let incoming: Vec<Incoming> = batch.iter().map(incoming).collect::<anyhow::Result<_>>()?;
+        let mut client = self.pool.get().await.context("no analytics database connection (ANALYTICS_DATABASE_URL)")?;
+        let tx = client.transaction().await?;
+        let applied = apply_batch(&tx, self.time_zone, &incoming).await?;
+        if stop == Stop::BeforeCommit {
+            return Ok(Applied::default());
+        }
+        tx.commit().await.context("cannot commit the analytics batch")?;
+        self.metrics.last_commit_unix_ms.store(Utc::now().timestamp_millis().max(0) as u64, Relaxed);
+        self.metrics.events_applied.fetch_add(applied.new_events as u64, Relaxed);
+        self.metrics.duplicates.fetch_add(applied.duplicates as u64, Relaxed);
+        self.metrics.dead_letters.fetch_add(applied.dead_letters as u64, Relaxed);
+        self.metrics.observe_batch(batch.len() as u64);
+        if stop == Stop::AfterCommitBeforeAck {
+            return Ok(applied);
+        }
+        for message in batch {
+            // A lost ack only means a redelivery, which changes nothing.
+            if let Err(error) = message.ack().await {
+                tracing::warn!(%error, "cannot acknowledge an event; it will be redelivered and ignored");
+            }
+        }
+        tracing::debug!(messages = batch.len(), new_events = applied.new_events, duplicates = applied.duplicates, "batch applied");
+        Ok(applied)
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Applies batches until `shutdown`.
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        while !shutdown.is_cancelled() {
+            let batch = tokio::select! {
+                batch = self.next_batch(Duration::from_secs(1)) => batch?,
+                () = shutdown.cancelled() => break,
+            };
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match self.process(&batch).await {
+                    Ok(_) => break,
+                    Err(error) => {
+                        self.metrics.errors.fetch_add(1, Relaxed);
+                        tracing::warn!(error = format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "cannot apply a batch; retrying");
+                        tokio::select! {
+                            () = tokio::time::sleep(backoff) => {}
+                            // Unacknowledged: the server redelivers them to whoever runs next.
+                            () = shutdown.cancelled() => return Ok(()),
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        }
+        tracing::info!("analytics consumer stopped");
+        Ok(())
+    }
+}
+
+fn incoming(message: &async_nats::jetstream::Message) -> anyhow::Result<Incoming> {
+    let info = message.info().map_err(|e| anyhow::anyhow!("a message without JetStream metadata: {e}"))?;
+    let nanos = info.published.unix_timestamp_nanos();
+    let published_at = DateTime::<Utc>::from_timestamp_nanos(i64::try_from(nanos).unwrap_or(i64::MAX));
+    Ok(Incoming {
+        stream_sequence: info.stream_sequence,
+        subject: message.subject.to_string(),
+        payload: message.payload.clone(),
+        published_at,
+    })
+}
+
+/// The consumer process with its HTTP listener bound.
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    consumer: Consumer,
+    pool: Pool,
+    nats_client: async_nats::Client,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let listener = supermarket_http::bind(config.addr, "CONSUMER_ADDR").await?;
+        let port = listener.local_addr()?.port();
+        let pool = supermarket_storage::pool::pool(&config.analytics.analytics_database_url, "ANALYTICS_DATABASE_URL",
+            usize::from(config.analytics.analytics_db_pool_size))?;
+        supermarket_storage::pool::check(&pool).await.context("the analytics database (ANALYTICS_DATABASE_URL) does not answer")?;
+        let (nats_client, js) = supermarket_events::connect(&config.nats).await?;
+        let consumer = Consumer::start(pool.clone(), &js, &config.nats, &config.consumer, &config.time_zone, Arc::new(Metrics::default())).await?;
+        Ok(Application { listener, port, consumer, pool, nats_client })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let metrics = self.consumer.metrics.clone();
+        let router = router(self.pool.clone(), self.nats_client.clone(), metrics);
+        let server = tokio::spawn(supermarket_http::serve(self.listener, router, shutdown.clone()));
+        tracing::info!(port = self.port, "analytics consumer started");
+        let consumed = self.consumer.run(shutdown.clone()).await;
+        shutdown.cancel();
+        let served = server.await.context("the HTTP task panicked")?;
+        consumed.and(served)
+    }
+}
+
+/// `supermarket serve analytics-consumer`.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    supermarket_http::telemetry::init();
+    Application::build(config).await?.run_until_stopped(shutdown).await
+}
+
+fn router(pool: Pool, nats: async_nats::Client, metrics: Arc<Metrics>) -> Router {
+    let readiness = Readiness::new(move || {
+        let (pool, nats) = (pool.clone(), nats.clone());
+        async move {
+            if nats.connection_state() != async_nats::connection::State::Connected {
+                anyhow::bail!("NATS is not connected");
+            }
+            supermarket_storage::pool::check(&pool).await
+        }
+    });
+    let router = Router::new()
+        .route("/metrics", get(metrics_text))
+        .with_state(metrics)
+        .merge(supermarket_http::health::routes(readiness));
+    supermarket_http::with_standard_layers(router, 1024)
+}
+
+async fn metrics_text(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
 }
