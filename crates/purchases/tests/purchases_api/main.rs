@@ -1,0 +1,8 @@
+//! The purchases service against a real, fresh PostgreSQL database per test.
+
+mod helpers;
+mod idempotency;
+mod openapi;
+mod purchases;
+mod validation;
+mod writer;
