@@ -3,11 +3,10 @@
 "use strict";
 
 const API = {
-  uniqueCustomers: "/unique-customers",
-  loyalCustomers: "/loyal-customers",
-  topProducts: "/top-products",
   kpis: "/api/v1/analytics/kpis",
-  salesPerBranchPerDay: "/api/v1/analytics/sales-per-branch-per-day",
+  topProducts: "/top-products",
+  dailySales: "/api/v1/analytics/sales/daily",
+  loyalCustomers: "/api/v1/analytics/loyal-customers",
   freshness: "/api/v1/analytics/freshness",
   whoami: "/auth/whoami",
 };
@@ -25,6 +24,13 @@ function formatCents(cents) {
   const abs = Math.abs(Math.trunc(cents));
   const units = Math.floor(abs / 100).toLocaleString("en-US");
   return `${sign}${units}.${String(abs % 100).padStart(2, "0")}`;
+}
+function ago(seconds) {
+  if (!Number.isFinite(seconds)) return "—";
+  if (seconds < 90) return `${Math.round(seconds)} s ago`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} days ago`;
 }
 const formatCount = (n) => (Number.isFinite(n) ? n.toLocaleString("en-US") : "—");
 
@@ -49,19 +55,17 @@ function renderErrors() {
 }
 
 // ---- KPI cards ----------------------------------------------------------------
-async function refreshUnique() {
-  const data = await getJson(API.uniqueCustomers);
-  $("kpi-unique").textContent = formatCount(data.unique_customers);
-}
-
 async function refreshKpis() {
   const k = await getJson(API.kpis);
   const today = k.today || {};
-  const overall = k.overall || k.all_time || {};
+  $("kpi-unique").textContent = formatCount(k.unique_customers);
+  $("kpi-loyal").textContent = formatCount(k.loyal_customers);
+  if (k.min_purchases) $("kpi-loyal-sub").textContent = `${k.min_purchases}+ purchases`;
   $("kpi-purchases-today").textContent = formatCount(today.purchases);
   $("kpi-revenue-today").textContent = formatCents(today.revenue_cents);
-  $("kpi-purchases-total").textContent = `overall ${formatCount(overall.purchases)}`;
-  $("kpi-revenue-total").textContent = `overall ${formatCents(overall.revenue_cents)}`;
+  $("kpi-purchases-total").textContent = `overall ${formatCount(k.purchases)}`;
+  $("kpi-revenue-total").textContent = `overall ${formatCents(k.revenue_cents)}`;
+  $("kpi-today-date").textContent = today.date ? `today (${today.date}, ${k.time_zone})` : "today";
 }
 
 // ---- top products ------------------------------------------------------------------
@@ -94,21 +98,16 @@ async function refreshTop() {
 }
 
 // ---- per branch per day ----------------------------------------------------------------
-function salesRows(data) {
-  // Accepts {rows:[{branch_id, day, purchases, revenue_cents}]}, {days:[...]} or a bare array.
-  return Array.isArray(data) ? data : (data.rows || data.days || data.sales || []);
-}
-
 async function refreshBranches() {
   const params = new URLSearchParams();
   if ($("from").value) params.set("from", $("from").value);
   if ($("to").value) params.set("to", $("to").value);
-  const rows = salesRows(await getJson(`${API.salesPerBranchPerDay}?${params}`));
+  const rows = await getJson(`${API.dailySales}?${params}`); // [{day, branch_id, purchases, revenue_cents}], days with sales only
   const measure = $("measure").value;
-  const days = [...new Set(rows.map((r) => r.day || r.date))].sort();
-  const branches = [...new Set(rows.map((r) => r.branch_id || r.branch))].sort();
+  const days = [...new Set(rows.map((r) => r.day))].sort();
+  const branches = [...new Set(rows.map((r) => r.branch_id))].sort();
   const datasets = branches.map((branch, i) => {
-    const byDay = new Map(rows.filter((r) => (r.branch_id || r.branch) === branch).map((r) => [r.day || r.date, r]));
+    const byDay = new Map(rows.filter((r) => r.branch_id === branch).map((r) => [r.day, r]));
     return {
       label: branch,
       data: days.map((d) => {
@@ -131,42 +130,38 @@ async function refreshBranches() {
   chart.update();
 }
 
-// ---- loyal customers ------------------------------------------------------------------------
+// ---- loyal customers (server-side paging and id-prefix search) -----------------------------
 async function refreshLoyal() {
-  const search = $("loyal-search").value.trim().toLowerCase();
-  let customers, total, minPurchases;
-  if (search) {
-    // Searching filters a large page here; the list is small (customers with 3+ purchases).
-    const data = await getJson(`${API.loyalCustomers}?limit=1000&offset=0`);
-    const all = (data.customers || []).filter((c) => c.customer_id.toLowerCase().includes(search));
-    total = all.length;
-    customers = all.slice(state.loyalPage * PAGE_SIZE, (state.loyalPage + 1) * PAGE_SIZE);
-    minPurchases = data.min_purchases;
-    $("kpi-loyal").textContent = formatCount(data.count);
-  } else {
-    const data = await getJson(`${API.loyalCustomers}?limit=${PAGE_SIZE}&offset=${state.loyalPage * PAGE_SIZE}`);
-    customers = data.customers || [];
-    total = data.count;
-    minPurchases = data.min_purchases;
-    $("kpi-loyal").textContent = formatCount(data.count);
-  }
-  if (minPurchases) $("kpi-loyal-sub").textContent = `${minPurchases}+ purchases`;
-  $("loyal-count").textContent = Number.isFinite(total) ? `${formatCount(total)} ${search ? "matching" : "in all"}` : "";
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(state.loyalPage * PAGE_SIZE) });
+  const prefix = $("loyal-search").value.trim();
+  if (prefix) params.set("prefix", prefix);
+  const page = await getJson(`${API.loyalCustomers}?${params}`);
+  const total = page.total;
+  $("loyal-count").textContent = `${formatCount(total)} ${prefix ? "matching" : "in all"} · ${page.min_purchases}+ purchases`;
   const pages = Math.max(1, Math.ceil((total || 0) / PAGE_SIZE));
-  if (state.loyalPage >= pages) state.loyalPage = pages - 1;
   $("page").textContent = `page ${state.loyalPage + 1} of ${pages}`;
   $("prev").disabled = state.loyalPage === 0;
   $("next").disabled = state.loyalPage + 1 >= pages;
   const body = $("loyal-body");
-  if (!customers.length) {
-    body.innerHTML = '<tr><td colspan="2" class="muted">No customer matches.</td></tr>';
+  if (!page.customers.length) {
+    if (state.loyalPage > 0 && state.loyalPage >= pages) { state.loyalPage = pages - 1; return refreshLoyal(); }
+    body.innerHTML = '<tr><td colspan="4" class="muted">No customer matches.</td></tr>';
     return;
   }
-  body.replaceChildren(...customers.map((c) => {
+  body.replaceChildren(...page.customers.map((c) => {
     const tr = document.createElement("tr");
-    const id = document.createElement("td"); id.className = "mono"; id.textContent = c.customer_id;
-    const n = document.createElement("td"); n.className = "num"; n.textContent = formatCount(c.purchases);
-    tr.append(id, n);
+    const cells = [
+      ["mono", c.customer_id],
+      ["num", formatCount(c.purchases)],
+      ["num", formatCents(c.total_spent_cents)],
+      ["", c.last_purchase_at ? new Date(c.last_purchase_at).toLocaleString() : "—"],
+    ];
+    for (const [cls, text] of cells) {
+      const td = document.createElement("td");
+      td.className = cls;
+      td.textContent = text;
+      tr.append(td);
+    }
     return tr;
   }));
 }
@@ -174,11 +169,16 @@ async function refreshLoyal() {
 // ---- pipeline freshness ----------------------------------------------------------------------------
 async function refreshFreshness() {
   const f = await getJson(API.freshness);
-  const lag = f.lag_seconds ?? f.freshness_seconds ?? null;
   const pill = $("freshness");
-  if (lag === null || lag === undefined) { pill.textContent = "pipeline: no events yet"; pill.className = "pill"; return; }
-  pill.textContent = `pipeline lag ${Number(lag).toFixed(1)} s`;
-  pill.className = lag < 5 ? "pill ok" : lag < 60 ? "pill warn" : "pill bad";
+  // apply_delay: how long the newest sale took to reach the read models;
+  // lag_seconds grows while no sale happens, so it is shown as "last sale".
+  const delay = f.apply_delay_seconds;
+  if (delay === null || delay === undefined) { pill.textContent = `pipeline: no live events yet`; pill.className = "pill"; }
+  else {
+    pill.textContent = `pipeline delay ${Number(delay).toFixed(2)} s · last event ${ago(f.lag_seconds)}`;
+    pill.className = delay < 2 ? "pill ok" : delay < 30 ? "pill warn" : "pill bad";
+  }
+  if (f.dead_letters > 0) { pill.textContent += ` · ${f.dead_letters} dead letters`; pill.className = "pill bad"; }
 }
 
 // ---- polling --------------------------------------------------------------------------------------------
@@ -186,7 +186,6 @@ let timer = null;
 async function refreshAll() {
   clearTimeout(timer);
   await Promise.all([
-    part("unique customers", refreshUnique),
     part("KPIs", refreshKpis),
     part("top products", refreshTop),
     part("sales per branch", refreshBranches),
@@ -208,8 +207,11 @@ $("prev").addEventListener("click", () => { state.loyalPage = Math.max(0, state.
 $("next").addEventListener("click", () => { state.loyalPage += 1; part("loyal customers", refreshLoyal); });
 
 (async function start() {
-  // No default range: the API's default (every day it knows) shows the
-  // historical import as well as today's sales.
+  const today = new Date();
+  const from = new Date(today.getTime() - 29 * 86400000);
+  const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  $("from").value = day(from);
+  $("to").value = day(today);
   try {
     const who = await (await fetch(API.whoami, { credentials: "same-origin" })).json();
     if (who.mode === "open") { $("who").textContent = "access control off"; $("logout-form").hidden = true; }
