@@ -211,6 +211,11 @@ async fn gather(
                 // missed heartbeat, a server restart); a deleted consumer
                 // or stream ends the iterator below.
                 tracing::warn!(%error, "error while pulling lake events");
+                // Pause so that a broker outage does not spin this loop.
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok((roll, true)),
+                    () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                }
                 continue;
             }
             None => anyhow::bail!("the lake's consumer stopped delivering (consumer or stream deleted?)"),

@@ -53,7 +53,9 @@ impl LakeStore {
     }
 
     /// A lake in a local folder, created if missing. Objects are written to
-    /// a temporary file and renamed, so each appears whole or not at all.
+    /// a temporary file and renamed, so each appears whole or not at all,
+    /// and synced before the batch is marked done: a power cut cannot leave
+    /// a done batch with a torn file.
     pub fn local(folder: &str, url: &str) -> anyhow::Result<LakeStore> {
         if folder.is_empty() {
             bail!("LAKE_URL is empty: give a folder path, file:///absolute/path or s3://bucket/prefix");
@@ -61,7 +63,8 @@ impl LakeStore {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("cannot create the lake folder {folder:?} (LAKE_URL)"))?;
         let store = LocalFileSystem::new_with_prefix(folder)
-            .with_context(|| format!("cannot open the lake folder {folder:?} (LAKE_URL)"))?;
+            .with_context(|| format!("cannot open the lake folder {folder:?} (LAKE_URL)"))?
+            .with_fsync(true);
         Ok(LakeStore { store: Arc::new(store), root: Path::default(), url: url.to_owned() })
     }
 
