@@ -20,10 +20,12 @@ CREATE INDEX customer_stats_by_purchases ON customer_stats (purchases DESC, cust
 
 -- How many customers have exactly `purchases` purchases. Unique and loyal
 -- counts sum a handful of rows instead of counting millions of customers,
--- whatever the loyalty threshold.
+-- whatever the loyalty threshold. The consumer applies signed deltas with
+-- INSERT ... ON CONFLICT DO UPDATE, whose proposed row carries the delta
+-- alone: so no CHECK (customers >= 0) here; rows that reach 0 are deleted.
 CREATE TABLE customer_purchase_histogram (
     purchases bigint PRIMARY KEY CHECK (purchases > 0),
-    customers bigint NOT NULL CHECK (customers >= 0)
+    customers bigint NOT NULL
 );
 
 CREATE TABLE product_sales (

@@ -1,0 +1,81 @@
+//! The original data through the whole pipeline: loader → OLTP + outbox →
+//! relay → JetStream → consumer → read models → API.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use supermarket_testkit::{TestDatabases, TestNats, data};
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn the_original_data_gives_the_original_answers() {
+    let (db, nats) = (TestDatabases::new().await, TestNats::new().await);
+    let summary = supermarket_loader::load(&supermarket_loader::LoadOptions {
+        database_url: db.oltp_url.clone(),
+        products: data::products_csv(),
+        purchases: data::purchases_csv(),
+        branches: data::branches_csv(),
+        store_timezone: chrono_tz::UTC,
+        progress: false,
+    })
+    .await
+    .expect("the original files load");
+    let purchases = db.oltp_count("SELECT count(*) FROM purchases").await;
+    assert_eq!(purchases as u64, summary.purchases_loaded);
+
+    let shutdown = CancellationToken::new();
+    let relay = supermarket_relay::Application::build(supermarket_relay::Config {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        database: supermarket_storage::DatabaseArgs { database_url: db.oltp_url.clone(), db_pool_size: 4 },
+        nats: nats_args(&nats),
+        batch_size: 500,
+        max_in_flight: 500,
+        poll_ms: 200,
+    })
+    .await
+    .expect("relay starts");
+    let consumer = supermarket_analytics::consumer::Application::build(supermarket_analytics::consumer::Config {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        analytics: supermarket_storage::AnalyticsDatabaseArgs { analytics_database_url: db.analytics_url.clone(), analytics_db_pool_size: 4 },
+        nats: nats_args(&nats),
+        consumer: consumer_args(&nats, 30),
+        time_zone: zone("UTC"),
+    })
+    .await
+    .expect("consumer starts");
+    let consumer_port = consumer.port();
+    let relay_task = tokio::spawn(relay.run_until_stopped(shutdown.clone()));
+    let consumer_task = tokio::spawn(consumer.run_until_stopped(shutdown.clone()));
+    let api = Api::start(&db, 3, "UTC").await;
+
+    let started = Instant::now();
+    loop {
+        let (_, fresh) = api.get("/api/v1/analytics/freshness").await;
+        if fresh["events_applied"] == json!(purchases) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "only {} of {purchases} events applied", fresh["events_applied"]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    assert_eq!(api.get("/unique-customers").await.1, json!({"unique_customers": 1762}));
+    let (_, loyal) = api.get("/loyal-customers").await;
+    assert_eq!(loyal["count"], 142);
+    assert_eq!(loyal["customers"].as_array().map(Vec::len), Some(142));
+    assert_eq!(api.get("/top-products").await.1, json!({"products": [
+        {"product": "milk", "units_sold": 1823, "rank": 1},
+        {"product": "eggs", "units_sold": 1812, "rank": 2},
+        {"product": "bread", "units_sold": 1777, "rank": 3},
+    ]}));
+    assert_eq!(db.oltp_count("SELECT count(*) FROM outbox").await, 0, "the relay emptied the outbox");
+
+    let metrics = reqwest::get(format!("http://127.0.0.1:{consumer_port}/metrics")).await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains(&format!("analytics_events_applied_total {purchases}")), "{metrics}");
+
+    shutdown.cancel();
+    relay_task.await.expect("relay joined").expect("relay stopped cleanly");
+    consumer_task.await.expect("consumer joined").expect("consumer stopped cleanly");
+    nats.cleanup().await;
+}

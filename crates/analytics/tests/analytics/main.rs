@@ -1,0 +1,7 @@
+//! Analytics integration tests on the real PostgreSQL and NATS servers.
+
+mod api;
+mod consumer;
+mod end_to_end;
+mod helpers;
+mod rebuild;
