@@ -133,3 +133,26 @@ async fn a_second_sink_of_the_same_name_stands_by() {
     assert_lake_holds(&read_lake(&harness.dir), &all);
     harness.nats.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_recreated_stream_is_refused_rather_than_overwriting_the_lake() {
+    let harness = Harness::new().await;
+    let events = purchases(20, &["2025-05-26"]);
+    harness.publish(&events).await;
+    let (task, shutdown) = harness.spawn_sink(harness.config(1, 1000));
+    harness.wait_for_done(20, Duration::from_secs(30)).await;
+    stop(task, shutdown).await;
+
+    // Same name, new stream: its sequences start at 1 again.
+    harness.nats.jetstream().delete_stream(&harness.nats.stream).await.unwrap();
+    harness.publish(&purchases(5, &["2025-05-26"])).await;
+    let (task, _shutdown) = harness.spawn_sink(harness.config(1, 1000));
+    let error = tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .expect("the sink gives up at once")
+        .unwrap()
+        .expect_err("the sink refuses a recreated stream");
+    assert!(format!("{error:#}").contains("LAKE_CONSUMER_NAME"), "the message says how to go on: {error:#}");
+    assert_lake_holds(&read_lake(&harness.dir), &events);
+    harness.nats.cleanup().await;
+}
