@@ -21,6 +21,9 @@ pub enum Command {
     /// Analytics maintenance.
     #[command(subcommand)]
     Analytics(Analytics),
+    /// Run the whole system on this machine without Docker: local PostgreSQL
+    /// and nats-server, databases, migrations, data, every service.
+    Up(crate::up::UpArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -78,6 +81,7 @@ impl Command {
                 supermarket_simulator::run(args, supermarket_http::shutdown::on_signal()).await?;
                 Ok(ExitCode::SUCCESS)
             }
+            Command::Up(args) => crate::up::run(args).await,
             Command::Analytics(Analytics::Rebuild(args)) => {
                 supermarket_analytics::rebuild::run(args).await?;
                 Ok(ExitCode::SUCCESS)

@@ -7,6 +7,7 @@
 use clap::Parser;
 
 mod commands;
+mod up;
 
 #[derive(Parser, Debug)]
 #[command(name = "supermarket", version, about = "Supermarket sales platform: checkout, event pipeline and analytics")]
