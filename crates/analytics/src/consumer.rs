@@ -46,6 +46,9 @@ pub struct Config {
     pub consumer: ConsumerArgs,
     #[command(flatten)]
     pub time_zone: StoreTimeZone,
+    /// The data lake sink, a sibling durable consumer run in this process.
+    #[command(flatten)]
+    pub lake: supermarket_lake::LakeConfig,
 }
 
 /// The JetStream consumer's settings.
@@ -222,6 +225,8 @@ pub struct Application {
     consumer: Consumer,
     pool: Pool,
     nats_client: async_nats::Client,
+    nats: supermarket_events::NatsArgs,
+    lake: supermarket_lake::LakeConfig,
 }
 
 impl Application {
@@ -233,7 +238,7 @@ impl Application {
         supermarket_storage::pool::check(&pool).await.context("the analytics database (ANALYTICS_DATABASE_URL) does not answer")?;
         let (nats_client, js) = supermarket_events::connect(&config.nats).await?;
         let consumer = Consumer::start(pool.clone(), &js, &config.nats, &config.consumer, &config.time_zone, Arc::new(Metrics::default())).await?;
-        Ok(Application { listener, port, consumer, pool, nats_client })
+        Ok(Application { listener, port, consumer, pool, nats_client, nats: config.nats, lake: config.lake })
     }
 
     pub fn port(&self) -> u16 {
@@ -244,11 +249,25 @@ impl Application {
         let metrics = self.consumer.metrics.clone();
         let router = router(self.pool.clone(), self.nats_client.clone(), metrics);
         let server = tokio::spawn(supermarket_http::serve(self.listener, router, shutdown.clone()));
+        // The lake sink has its own durable consumer and progress: it shares
+        // only the process, the NATS settings and the analytics pool. If it
+        // stops with an error, the whole process stops (and is restarted)
+        // rather than run on silently without a lake.
+        let lake_shutdown = shutdown.clone();
+        let lake = tokio::spawn(async move {
+            let result = supermarket_lake::run_sink(self.lake, self.nats, self.pool, lake_shutdown.clone()).await;
+            if let Err(error) = &result {
+                tracing::error!(error = format!("{error:#}"), "the lake sink stopped; stopping the consumer process");
+                lake_shutdown.cancel();
+            }
+            result
+        });
         tracing::info!(port = self.port, "analytics consumer started");
         let consumed = self.consumer.run(shutdown.clone()).await;
         shutdown.cancel();
         let served = server.await.context("the HTTP task panicked")?;
-        consumed.and(served)
+        let lake = lake.await.context("the lake task panicked")?;
+        consumed.and(served).and(lake.context("lake sink"))
     }
 }
 
