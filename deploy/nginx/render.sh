@@ -8,7 +8,9 @@
 #                        A name that resolves to several addresses (docker compose's
 #                        `purchases` service scaled to 3) counts as several replicas.
 #   PRODUCTS_UPSTREAMS   (127.0.0.1:8002)     ANALYTICS_UPSTREAMS (127.0.0.1:8001)
-#   HTTP_PORT (80)  HTTPS_PORT (443)  HTTPS_PUBLIC_PORT (HTTPS_PORT, for redirects)
+#   WEB_UPSTREAMS        (127.0.0.1:8005)     the pages and login (`supermarket serve web`)
+#   HTTP_PORT (80; empty: none)  plain HTTP that redirects to HTTPS (keeps /health)
+#   HTTPS_PORT (443)  HTTPS_PUBLIC_PORT (HTTPS_PORT, for redirects)
 #   PLAIN_PORTS          extra plain-HTTP ports serving the same routes as HTTPS ("")
 #   TLS_CERT, TLS_KEY    certificate files; a self-signed pair is made there when absent
 #                        (default: NGINX_STATE_DIR/tls.crt and tls.key)
@@ -30,9 +32,20 @@ export NGINX_STATE_DIR="${NGINX_STATE_DIR:-/var/lib/supermarket-nginx}"
 export PURCHASES_SERVERS="$(servers "${PURCHASES_UPSTREAMS:-127.0.0.1:8000}")"
 export PRODUCTS_SERVERS="$(servers "${PRODUCTS_UPSTREAMS:-127.0.0.1:8002}")"
 export ANALYTICS_SERVERS="$(servers "${ANALYTICS_UPSTREAMS:-127.0.0.1:8001}")"
-export HTTP_PORT="${HTTP_PORT:-80}"
+export WEB_SERVERS="$(servers "${WEB_UPSTREAMS:-127.0.0.1:8005}")"
+HTTP_PORT="${HTTP_PORT-80}"
 export HTTPS_PORT="${HTTPS_PORT:-443}"
 export HTTPS_PUBLIC_PORT="${HTTPS_PUBLIC_PORT:-$HTTPS_PORT}"
+REDIRECT_SERVER=""
+if [ -n "$HTTP_PORT" ]; then
+    # Plain HTTP: send browsers to HTTPS, keep /health for probes.
+    REDIRECT_SERVER="    server {
+        listen $HTTP_PORT;
+        location = /health { default_type application/json; return 200 '{\"status\":\"ok\"}'; }
+        location / { return 308 https://\$host:$HTTPS_PUBLIC_PORT\$request_uri; }
+    }"
+fi
+export REDIRECT_SERVER
 PLAIN_LISTEN=""
 for port in ${PLAIN_PORTS:-}; do
     PLAIN_LISTEN="$PLAIN_LISTEN        listen $port;
@@ -65,6 +78,6 @@ fi
 
 # Only our names are substituted; nginx's $variables stay as they are.
 vars='${NGINX_USER_LINE} ${NGINX_STATE_DIR} ${NGINX_ERROR_LOG} ${NGINX_ACCESS_LOG} ${WRITE_RATE_LIMIT} ${LOGIN_RATE_LIMIT}
-${PURCHASES_SERVERS} ${PRODUCTS_SERVERS} ${ANALYTICS_SERVERS} ${HTTP_PORT} ${HTTPS_PORT} ${HTTPS_PUBLIC_PORT} ${PLAIN_LISTEN}
+${PURCHASES_SERVERS} ${PRODUCTS_SERVERS} ${ANALYTICS_SERVERS} ${WEB_SERVERS} ${REDIRECT_SERVER} ${HTTPS_PORT} ${PLAIN_LISTEN}
 ${TLS_CERT} ${TLS_KEY} ${LOGIN_BURST} ${WRITE_BURST}'
 envsubst "$vars" < "$here/nginx.conf.template" > "$out"

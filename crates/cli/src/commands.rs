@@ -38,6 +38,8 @@ pub enum Serve {
     AnalyticsConsumer(supermarket_analytics::consumer::Config),
     /// The analytics API (ANALYTICS_ADDR, default 0.0.0.0:8001).
     AnalyticsApi(supermarket_analytics::api::Config),
+    /// The POS and dashboard pages and the login routes (WEB_ADDR, default 0.0.0.0:8005).
+    Web(supermarket_web::Config),
 }
 
 #[derive(Subcommand, Debug)]
@@ -74,6 +76,7 @@ impl Command {
                     Serve::Relay(config) => supermarket_relay::run(config, shutdown).await?,
                     Serve::AnalyticsConsumer(config) => supermarket_analytics::consumer::run(config, shutdown).await?,
                     Serve::AnalyticsApi(config) => supermarket_analytics::api::run(config, shutdown).await?,
+                    Serve::Web(config) => supermarket_web::run(config, shutdown).await?,
                 }
                 Ok(ExitCode::SUCCESS)
             }

@@ -48,6 +48,15 @@ pub struct UpArgs {
     /// Do not load the CSV files.
     #[arg(long)]
     skip_load: bool,
+    /// Plain-HTTP port of the local nginx edge (pages and APIs on one origin).
+    #[arg(long = "edge-port", env = "UP_EDGE_PORT", value_name = "UP_EDGE_PORT", default_value_t = 8080)]
+    edge_port: u16,
+    /// HTTPS port of the local nginx edge (self-signed certificate in the run folder).
+    #[arg(long = "edge-tls-port", env = "UP_EDGE_TLS_PORT", value_name = "UP_EDGE_TLS_PORT", default_value_t = 8443)]
+    edge_tls_port: u16,
+    /// Do not start the nginx edge.
+    #[arg(long)]
+    no_edge: bool,
 }
 
 fn database_name(text: &str) -> Result<String, String> {
@@ -56,12 +65,13 @@ fn database_name(text: &str) -> Result<String, String> {
 }
 
 /// The services, their listening-address variable and port.
-const SERVICES: [(&str, &str, u16); 5] = [
+const SERVICES: [(&str, &str, u16); 6] = [
     ("purchases", "PURCHASES_ADDR", 8000),
     ("analytics-api", "ANALYTICS_ADDR", 8001),
     ("products", "PRODUCTS_ADDR", 8002),
     ("relay", "RELAY_ADDR", 8003),
     ("analytics-consumer", "CONSUMER_ADDR", 8004),
+    ("web", "WEB_ADDR", 8005),
 ];
 
 pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
@@ -146,6 +156,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     let products: supermarket_products::Config = settings("products", &shared, &[])?;
     let relay: supermarket_relay::Config = settings("relay", &shared, &[])?;
     let consumer: supermarket_analytics::consumer::Config = settings("analytics-consumer", &shared, &[])?;
+    let web: supermarket_web::Config = settings("web", &shared, &[])?;
     let token = shutdown.clone();
     tasks.spawn(async move { ("purchases", supermarket_purchases::run(purchases, token).await) });
     let token = shutdown.clone();
@@ -156,15 +167,20 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     tasks.spawn(async move { ("relay", supermarket_relay::run(relay, token).await) });
     let token = shutdown.clone();
     tasks.spawn(async move { ("analytics-consumer", supermarket_analytics::consumer::run(consumer, token).await) });
+    let token = shutdown.clone();
+    tasks.spawn(async move { ("web", supermarket_web::run(web, token).await) });
+
+    let edge = if args.no_edge { None } else { start_edge(&args, &addresses).await };
 
     let announce = {
         let shutdown = shutdown.clone();
         let addresses = addresses.clone();
+        let edge_ports = edge.as_ref().map(|_| (args.edge_port, args.edge_tls_port));
         let credentials = credentials.clone();
         let credentials_file = args.run_dir.join("credentials");
         tokio::spawn(async move {
             if wait_for_ports(&addresses, Duration::from_secs(30), &shutdown).await {
-                print_banner(&addresses, credentials.as_ref(), &credentials_file);
+                print_banner(&addresses, edge_ports, credentials.as_ref(), &credentials_file);
             }
         })
     };
@@ -191,6 +207,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         }
     }
     announce.abort();
+    if let Some(edge) = edge {
+        edge.stop().await;
+    }
     if let Some(nats) = nats {
         nats.stop().await;
     }
@@ -293,12 +312,12 @@ async fn ensure_postgres(admin_url: &str) -> anyhow::Result<()> {
     }
 }
 
-/// A nats-server this command started; stopped with SIGTERM at the end.
-struct NatsChild {
+/// A server this command started (nats-server, nginx); stopped with SIGTERM at the end.
+struct ChildServer {
     child: tokio::process::Child,
 }
 
-impl NatsChild {
+impl ChildServer {
     async fn stop(mut self) {
         if let Some(pid) = self.child.id() {
             let _ = tokio::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
@@ -321,7 +340,7 @@ fn nats_address(url: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("NATS_URL `{url}` has no usable host:port"))
 }
 
-async fn ensure_nats(url: &str, run_dir: &Path) -> anyhow::Result<Option<NatsChild>> {
+async fn ensure_nats(url: &str, run_dir: &Path) -> anyhow::Result<Option<ChildServer>> {
     let addr = nats_address(url)?;
     if tokio::net::TcpStream::connect(addr).await.is_ok() {
         return Ok(None);
@@ -348,7 +367,7 @@ async fn ensure_nats(url: &str, run_dir: &Path) -> anyhow::Result<Option<NatsChi
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok(Some(NatsChild { child }));
+            return Ok(Some(ChildServer { child }));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -413,7 +432,70 @@ async fn wait_for_ports(addresses: &[SocketAddr], limit: Duration, shutdown: &Ca
     true
 }
 
-fn print_banner(addresses: &[SocketAddr], credentials: Option<&(String, String)>, file: &Path) {
+/// Starts nginx with the repository's edge config (deploy/nginx), rendered
+/// for this machine's ports. `None` (with a message) when nginx or the
+/// template is missing: the services still run, the pages then need a
+/// service that mounts them.
+async fn start_edge(args: &UpArgs, addresses: &[SocketAddr]) -> Option<ChildServer> {
+    let Some(nginx) = find_program("nginx") else {
+        println!("note: nginx is not installed (Debian package `nginx`): no edge; the pages need it to reach the APIs on one origin");
+        return None;
+    };
+    let render = Path::new("deploy/nginx/render.sh");
+    if !render.is_file() {
+        println!("note: deploy/nginx/render.sh not found (run `supermarket up` from the repository root): no edge");
+        return None;
+    }
+    let local = |i: usize| {
+        let addr: SocketAddr = addresses[i];
+        let ip = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
+        SocketAddr::new(ip, addr.port()).to_string()
+    };
+    let dir = match std::fs::canonicalize(&args.run_dir) {
+        Ok(run) => run.join("nginx"),
+        Err(error) => {
+            println!("note: no edge: {error}");
+            return None;
+        }
+    };
+    let config = dir.join("nginx.conf");
+    let rendered = tokio::process::Command::new("sh")
+        .arg(render)
+        .arg(&config)
+        .env("PURCHASES_UPSTREAMS", local(0))
+        .env("ANALYTICS_UPSTREAMS", local(1))
+        .env("PRODUCTS_UPSTREAMS", local(2))
+        .env("WEB_UPSTREAMS", local(5))
+        .env("HTTP_PORT", "")
+        .env("HTTPS_PORT", args.edge_tls_port.to_string())
+        .env("PLAIN_PORTS", args.edge_port.to_string())
+        .env("NGINX_STATE_DIR", &dir)
+        .env("NGINX_ACCESS_LOG", dir.join("access.log"))
+        .env("NGINX_ERROR_LOG", dir.join("error.log"))
+        .status()
+        .await;
+    if !matches!(rendered, Ok(status) if status.success()) {
+        println!("note: rendering the nginx config failed: no edge");
+        return None;
+    }
+    let spawned = tokio::process::Command::new(nginx)
+        .arg("-c")
+        .arg(&config)
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .args(["-g", "daemon off;"])
+        .kill_on_drop(true)
+        .spawn();
+    match spawned {
+        Ok(child) => Some(ChildServer { child }),
+        Err(error) => {
+            println!("note: nginx did not start ({error}): no edge");
+            None
+        }
+    }
+}
+
+fn print_banner(addresses: &[SocketAddr], edge: Option<(u16, u16)>, credentials: Option<&(String, String)>, file: &Path) {
     let url = |i: usize| {
         let addr = addresses[i];
         let host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
@@ -421,8 +503,13 @@ fn print_banner(addresses: &[SocketAddr], credentials: Option<&(String, String)>
     };
     println!();
     println!("Supermarket is up.");
-    println!("  POS (cashier)       {}/pos", url(0));
-    println!("  Dashboard (owner)   {}/dashboard", url(1));
+    if let Some((plain, tls)) = edge {
+        println!("  POS (cashier)       http://127.0.0.1:{plain}/pos      (or https://127.0.0.1:{tls}/pos, self-signed)");
+        println!("  Dashboard (owner)   http://127.0.0.1:{plain}/dashboard");
+        println!("  Edge (nginx)        every API below on http://127.0.0.1:{plain} too");
+    } else {
+        println!("  Pages (no edge)     {}/pos   {}/dashboard", url(5), url(5));
+    }
     println!("  Purchases API       {}/api/v1/purchases   docs {}/docs", url(0), url(0));
     println!("  Analytics API       {}/unique-customers   {}/api/v1/analytics/kpis", url(1), url(1));
     println!("  Products API        {}/api/v1/products", url(2));
