@@ -1,0 +1,365 @@
+//! Ingest benchmark driver (`bench/ingest/run.sh` builds and runs it).
+//!
+//! `all` does the whole measurement on a fresh database:
+//! 1. end-to-end: starts the purchases service (this binary, `serve`, same
+//!    code as `supermarket serve purchases`) and loads it over HTTP at rising
+//!    concurrency with wrk (Lua script generating bodies and keys) or, when
+//!    wrk is absent, the built-in simulator; records throughput, latency,
+//!    errors, the service's RSS, and the average batch size the writers
+//!    formed (rows of one statement share `created_at`);
+//! 2. ceiling: the same kind of purchases written straight to PostgreSQL with
+//!    the service's batch SQL, the same number of writer connections and the
+//!    batch size observed in (1): no HTTP, no JSON;
+//! 3. prints both and the ratio (1)/(2).
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use supermarket_domain::{BasketLine, Branches, Catalog, CustomerId, ProductRef, Purchase, PurchaseId};
+use supermarket_storage::purchases::{Idempotency, NewPurchase};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(about = "Purchases ingest benchmark")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run everything on a fresh database and print the figures.
+    All(AllArgs),
+    /// Run the purchases service (used by `all` as a child process).
+    Serve(supermarket_purchases::Config),
+}
+
+#[derive(clap::Args, Clone)]
+struct AllArgs {
+    /// Server URL used to create (and drop) the benchmark database.
+    #[arg(long, env = "BENCH_ADMIN_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    admin_url: String,
+    /// Concurrency levels of the HTTP load.
+    #[arg(long, value_delimiter = ',', default_value = "16,64,256")]
+    concurrency: Vec<u32>,
+    /// Seconds of load per level.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Purchases written per ceiling measurement.
+    #[arg(long, default_value_t = 60_000)]
+    ceiling_purchases: usize,
+    /// Writer settings of the service (and of the ceiling).
+    #[arg(long, default_value_t = 4)]
+    writers: u16,
+    #[arg(long, default_value_t = 512)]
+    batch_max: u32,
+    #[arg(long, default_value_t = 0)]
+    batch_wait_ms: u64,
+    /// Load generator: wrk (if installed) or the built-in simulator.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "wrk", "simulator"])]
+    generator: String,
+    /// wrk threads.
+    #[arg(long, default_value_t = 1)]
+    wrk_threads: u32,
+    /// Keep the database afterwards.
+    #[arg(long)]
+    keep_database: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Serve(config) => {
+            supermarket_http::telemetry::init();
+            supermarket_purchases::run(config, supermarket_http::shutdown::on_signal()).await
+        }
+        Command::All(args) => all(args).await,
+    }
+}
+
+fn repo_data() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data")
+}
+
+fn with_database(admin_url: &str, database: &str) -> anyhow::Result<String> {
+    let (base, params) = admin_url.split_once('?').map_or((admin_url, None), |(b, p)| (b, Some(p)));
+    let slash = base.rfind('/').filter(|&i| i > base.find("://").map_or(0, |s| s + 2)).context("admin URL needs a /database part")?;
+    Ok(format!("{}/{database}{}", &base[..slash], params.map(|p| format!("?{p}")).unwrap_or_default()))
+}
+
+/// A fresh, migrated database with the repository's branches and products.
+async fn setup(admin_url: &str, name: &str) -> anyhow::Result<String> {
+    let admin = supermarket_storage::connect(admin_url, "BENCH_ADMIN_URL").await?;
+    // Two statements: DROP/CREATE DATABASE refuse to run in one implicit transaction.
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+    let url = with_database(admin_url, name)?;
+    let mut client = supermarket_storage::connect(&url, "bench database").await?;
+    supermarket_storage::migrate::oltp(&mut client).await?;
+    let branches = std::fs::read_to_string(repo_data().join("supermarkets.csv")).context("data/supermarkets.csv")?;
+    for line in branches.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let (id, name) = line.trim().split_once(',').context("branch line")?;
+        client.execute("INSERT INTO branches (id, name) VALUES ($1, $2)", &[&id, &name]).await?;
+    }
+    let products = std::fs::read_to_string(repo_data().join("products_list.csv")).context("data/products_list.csv")?;
+    for line in products.trim_start_matches('\u{feff}').lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let (name, price) = line.trim().rsplit_once(',').context("product line")?;
+        let cents = price.parse::<supermarket_domain::Money>()?.cents() as i32;
+        client.execute("INSERT INTO products (name, price_cents) VALUES ($1, $2)", &[&name, &cents]).await?;
+    }
+    Ok(url)
+}
+
+/// Purchases like the POS sends: 2–4 distinct products, ~30% returning
+/// customers, an idempotency key each.
+fn generate(count: usize, catalog: &Catalog, branches: &Branches) -> Vec<NewPurchase> {
+    let mut rng = StdRng::seed_from_u64(7);
+    let products: Vec<_> = catalog.iter().map(|p| p.id).collect();
+    let branch_ids: Vec<String> = branches.iter().map(|b| b.id.as_str().to_owned()).collect();
+    let mut customers: Vec<CustomerId> = Vec::new();
+    let now = Utc::now();
+    (0..count)
+        .map(|_| {
+            let size = rng.random_range(2..=4);
+            let mut chosen = Vec::new();
+            while chosen.len() < size {
+                let id = products[rng.random_range(0..products.len())];
+                if !chosen.contains(&id) {
+                    chosen.push(id);
+                }
+            }
+            let customer = if !customers.is_empty() && rng.random_bool(0.3) {
+                customers[rng.random_range(0..customers.len())]
+            } else {
+                let c = CustomerId::new_random();
+                customers.push(c);
+                c
+            };
+            let lines = chosen.into_iter().map(|id| BasketLine::one(ProductRef::Id(id)));
+            let branch = &branch_ids[rng.random_range(0..branch_ids.len())];
+            let purchase = Purchase::new(PurchaseId::new_live(), branch, customer, now, lines, catalog, branches)
+                .expect("generated purchases are valid");
+            let request_hash = supermarket_purchases::request::request_hash(&purchase, Some(customer));
+            NewPurchase { purchase, idempotency: Some(Idempotency { key: uuid::Uuid::new_v4(), request_hash }) }
+        })
+        .collect()
+}
+
+struct Ceiling {
+    purchases_per_s: f64,
+    batch: usize,
+    writers: usize,
+}
+
+/// Writes `purchases` in batches of `batch` with `writers` connections.
+async fn ceiling(url: &str, purchases: Arc<Vec<NewPurchase>>, batch: usize, writers: usize) -> anyhow::Result<Ceiling> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..writers {
+        let client = supermarket_storage::connect(url, "bench database").await?;
+        let (purchases, next) = (Arc::clone(&purchases), Arc::clone(&next));
+        tasks.push(tokio::spawn(async move {
+            let statement = supermarket_storage::purchases::prepare_insert_batch(&client).await?;
+            loop {
+                let start = next.fetch_add(batch, Ordering::Relaxed);
+                if start >= purchases.len() {
+                    return anyhow::Ok(());
+                }
+                let end = (start + batch).min(purchases.len());
+                supermarket_storage::purchases::insert_batch(&client, &statement, &purchases[start..end]).await?;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(Ceiling { purchases_per_s: purchases.len() as f64 / started.elapsed().as_secs_f64(), batch, writers })
+}
+
+struct Level {
+    concurrency: u32,
+    purchases_per_s: f64,
+    p50_ms: f64,
+    p90_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    errors: u64,
+    peak_rss_mib: f64,
+    avg_batch: f64,
+}
+
+fn rss_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn wrk_level(port: u16, concurrency: u32, seconds: u64, threads: u32) -> anyhow::Result<(u64, f64, [f64; 4], u64)> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/ingest/purchases.lua");
+    let output = tokio::process::Command::new("wrk")
+        .args(["-t", &threads.min(concurrency).to_string(), "-c", &concurrency.to_string(), "-d", &format!("{seconds}s"), "--timeout", "10s", "-s"])
+        .arg(&script)
+        .arg(format!("http://127.0.0.1:{port}"))
+        .output()
+        .await
+        .context("cannot run wrk")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().rev().find(|l| l.starts_with('{')).with_context(|| format!("no summary from wrk: {stdout}"))?;
+    let v: serde_json::Value = serde_json::from_str(line)?;
+    let n = |k: &str| v[k].as_f64().unwrap_or(0.0);
+    let requests = n("requests") as u64;
+    let errors = n("errors") as u64;
+    let secs = n("duration_us") / 1e6;
+    Ok((requests - errors.min(requests), secs, [n("p50_us") / 1e3, n("p90_us") / 1e3, n("p99_us") / 1e3, n("max_us") / 1e3], errors))
+}
+
+async fn all(args: AllArgs) -> anyhow::Result<()> {
+    let use_wrk = match args.generator.as_str() {
+        "wrk" => true,
+        "simulator" => false,
+        _ => std::process::Command::new("wrk").arg("--version").output().is_ok(),
+    };
+    let name = format!("bench_ingest_{}", std::process::id());
+    let url = setup(&args.admin_url, &name).await?;
+    println!("fresh database {name}; generator: {}", if use_wrk { "wrk + Lua" } else { "built-in simulator" });
+
+    // (2) end to end, through the service in its own process.
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+        probe.local_addr()?.port()
+    };
+    let mut service = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("PURCHASES_ADDR", format!("127.0.0.1:{port}"))
+        .env("PURCHASES_WRITERS", args.writers.to_string())
+        .env("PURCHASES_BATCH_MAX", args.batch_max.to_string())
+        .env("PURCHASES_BATCH_WAIT_MS", args.batch_wait_ms.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start the service")?;
+    let pid = service.id().context("service pid")?;
+    let http = reqwest::Client::new();
+    let ready = format!("http://127.0.0.1:{port}/ready");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http.get(&ready).send().await.is_ok_and(|r| r.status().is_success()) {
+        anyhow::ensure!(Instant::now() < deadline, "the service did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let admin = supermarket_storage::connect(&url, "bench database").await?;
+    let mut levels = Vec::new();
+    for &concurrency in &args.concurrency {
+        let before = Utc::now();
+        let sampling = CancellationToken::new();
+        let sampler = {
+            let stop = sampling.clone();
+            tokio::spawn(async move {
+                let mut peak = 0;
+                while !stop.is_cancelled() {
+                    peak = peak.max(rss_kib(pid, "VmRSS:").unwrap_or(0));
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                peak
+            })
+        };
+        let (created, secs, [p50, p90, p99, max], errors) = if use_wrk {
+            wrk_level(port, concurrency, args.seconds, args.wrk_threads).await?
+        } else {
+            let report = supermarket_simulator::simulate(
+                supermarket_simulator::Args {
+                    target: format!("http://127.0.0.1:{port}"),
+                    products_url: None,
+                    rate: 0,
+                    duration: args.seconds,
+                    concurrency,
+                    token: None,
+                    returning_share: 0.3,
+                    retry_share: 0.0,
+                    invalid_share: 0.0,
+                    json: true,
+                },
+                CancellationToken::new(),
+            )
+            .await?;
+            let l = &report.latency_ms;
+            (report.purchases_created, report.duration_s, [l.p50, l.p90, l.p99, l.max], report.unexpected + report.transport_errors)
+        };
+        sampling.cancel();
+        let peak_kib = sampler.await.unwrap_or(0);
+        let row = admin
+            .query_one(
+                "SELECT count(*)::float8, count(DISTINCT created_at)::float8 FROM purchases WHERE created_at >= $1",
+                &[&before],
+            )
+            .await?;
+        let (rows, statements): (f64, f64) = (row.get(0), row.get(1));
+        levels.push(Level {
+            concurrency,
+            purchases_per_s: created as f64 / secs,
+            p50_ms: p50,
+            p90_ms: p90,
+            p99_ms: p99,
+            max_ms: max,
+            errors,
+            peak_rss_mib: peak_kib as f64 / 1024.0,
+            avg_batch: if statements > 0.0 { rows / statements } else { 0.0 },
+        });
+        println!("  concurrency {concurrency}: {:.0} purchases/s", created as f64 / secs);
+    }
+    let hwm = rss_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0;
+    let _ = service.start_kill();
+    let _ = service.wait().await;
+
+    // (1) the ceiling, at the batch sizes the service formed and at the maximum.
+    let snapshot_client = supermarket_storage::connect(&url, "bench database").await?;
+    let catalog = supermarket_storage::catalog::load_catalog(&snapshot_client).await?;
+    let branches = supermarket_storage::catalog::load_branches(&snapshot_client).await?;
+    let mut ceilings = Vec::new();
+    let mut batches: Vec<usize> = levels.iter().map(|l| l.avg_batch.round().max(1.0) as usize).collect();
+    batches.push(args.batch_max as usize);
+    batches.sort_unstable();
+    batches.dedup();
+    for batch in batches {
+        let purchases = Arc::new(generate(args.ceiling_purchases, &catalog, &branches));
+        let result = ceiling(&url, purchases, batch, usize::from(args.writers)).await?;
+        println!("  ceiling batch {batch}: {:.0} purchases/s", result.purchases_per_s);
+        ceilings.push(result);
+    }
+
+    println!();
+    println!("(1) PostgreSQL ceiling: same batch SQL, {} writer connections, no HTTP", args.writers);
+    println!("    {:>8} {:>14}", "batch", "purchases/s");
+    for c in &ceilings {
+        println!("    {:>8} {:>14.0}   ({} writers)", c.batch, c.purchases_per_s, c.writers);
+    }
+    println!();
+    println!("(2) end to end through the purchases service (writers {}, batch max {}, batch wait {} ms)", args.writers, args.batch_max, args.batch_wait_ms);
+    println!("    {:>6} {:>12} {:>8} {:>8} {:>8} {:>9} {:>7} {:>9} {:>9} {:>12}", "conc", "purchases/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "avg batch", "RSS MiB", "vs ceiling");
+    for l in &levels {
+        let shape = l.avg_batch.round().max(1.0) as usize;
+        let ceiling = ceilings.iter().find(|c| c.batch == shape).map_or(f64::NAN, |c| c.purchases_per_s);
+        println!(
+            "    {:>6} {:>12.0} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>7} {:>9.1} {:>9.1} {:>11.0}%",
+            l.concurrency, l.purchases_per_s, l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.errors, l.avg_batch, l.peak_rss_mib,
+            100.0 * l.purchases_per_s / ceiling
+        );
+    }
+    println!("    service peak RSS (VmHWM) over the whole run: {hwm:.1} MiB");
+    drop(admin);
+    drop(snapshot_client);
+    if !args.keep_database {
+        let admin = supermarket_storage::connect(&args.admin_url, "BENCH_ADMIN_URL").await?;
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Ingest benchmark: PostgreSQL ceiling vs end-to-end POS ingest.
+#
+# Builds the driver in release mode and runs it against a fresh database on
+# the PostgreSQL server of BENCH_ADMIN_URL (default: local, user postgres).
+# Load goes to 127.0.0.1 only and each level is bounded in time.
+#
+#   bench/ingest/run.sh                           # defaults: concurrency 16,64,256, 10 s each
+#   bench/ingest/run.sh --concurrency 64 --seconds 5 --writers 2 --batch-wait-ms 1
+#   bench/ingest/run.sh --generator simulator     # without wrk
+#
+# Any argument is passed to `ingest all` (see --help).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cargo build --release --quiet -p supermarket-simulator --example ingest
+exec target/release/examples/ingest all "$@"
