@@ -109,9 +109,9 @@ async fn take_the_lock(
     analytics: &deadpool_postgres::Pool,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<Ledger>> {
+    let ledger = Ledger::connect(analytics, &config.consumer_name).await?;
     let mut announced = false;
     loop {
-        let ledger = Ledger::connect(analytics, &config.consumer_name).await?;
         if ledger.try_lock().await? {
             return Ok(Some(ledger));
         }
@@ -119,7 +119,6 @@ async fn take_the_lock(
             tracing::info!(sink = %config.consumer_name, "another lake sink of this name is running: standing by");
             announced = true;
         }
-        drop(ledger);
         tokio::select! {
             () = shutdown.cancelled() => return Ok(None),
             () = tokio::time::sleep(STANDBY_RETRY) => {}
