@@ -80,3 +80,41 @@ async fn rebuild_from_oltp_equals_the_incremental_read_models() {
     assert_eq!(snapshot(&db).await, from_oltp);
     nats.cleanup().await;
 }
+
+#[tokio::test]
+async fn two_consumer_instances_at_once_agree_with_the_rebuild() {
+    let (db, nats) = (TestDatabases::new().await, TestNats::new().await);
+    seed_oltp(&db).await;
+    relay_everything(&db, &nats).await;
+    let start = |db: &TestDatabases, nats: &TestNats| {
+        let pool = supermarket_storage::pool::pool(&db.analytics_url, "ANALYTICS_DATABASE_URL", 2).expect("pool");
+        let args = ConsumerArgs { batch_size: 100, ..consumer_args(nats, 30) };
+        let (js, nats_args) = (nats.jetstream(), nats_args(nats));
+        async move { Consumer::start(pool, &js, &nats_args, &args, &zone("Europe/Paris"), Arc::new(Metrics::default())).await.expect("consumer") }
+    };
+    let (mut one, mut two) = (start(&db, &nats).await, start(&db, &nats).await);
+    let (a, b) = tokio::join!(work(&db, &mut one), work(&db, &mut two));
+    assert!(a > 0 && b > 0, "both instances took batches ({a} / {b})");
+    let incremental = snapshot(&db).await;
+
+    supermarket_analytics::rebuild::rebuild(&mut db.oltp().await, &mut db.analytics().await, &zone("Europe/Paris"))
+        .await
+        .expect("rebuild");
+    assert_eq!(snapshot(&db).await, incremental);
+    nats.cleanup().await;
+}
+
+/// Takes batches until every event is processed (by this instance or another).
+async fn work(db: &TestDatabases, consumer: &mut Consumer) -> usize {
+    let mut batches = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while db.analytics_count("SELECT count(*) FROM processed_events").await < 3000 {
+        assert!(std::time::Instant::now() < deadline, "the two consumers did not finish");
+        let batch = consumer.next_batch(std::time::Duration::from_millis(200)).await.expect("batch");
+        if !batch.is_empty() {
+            consumer.process(&batch).await.expect("no deadlock, no error");
+            batches += 1;
+        }
+    }
+    batches
+}
