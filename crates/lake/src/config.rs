@@ -24,8 +24,9 @@ pub struct LakeConfig {
           default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub roll_events: u64,
 
-    /// Name of the lake's durable JetStream consumer; also keys the lake's
-    /// progress rows in the analytics database.
+    /// Name of the lake's durable JetStream consumer, recreated by the sink
+    /// at each start (its progress lives in the analytics database, keyed by
+    /// this name): it must differ from ANALYTICS_CONSUMER_NAME.
     #[arg(long = "lake-consumer-name", env = "LAKE_CONSUMER_NAME", value_name = "LAKE_CONSUMER_NAME",
           default_value = "lake")]
     pub consumer_name: String,
