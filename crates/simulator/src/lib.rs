@@ -260,10 +260,10 @@ async fn send_sale(client: &reqwest::Client, url: &str, sale: Sale, stats: &Mute
         match (sale.kind, status, attempt, replayed) {
             (Kind::Sale, 201, 0, false) => {
                 stats.created += 1;
-                if let Some(customer) = customer {
-                    if stats.customers.len() < KNOWN_CUSTOMERS_KEPT {
-                        stats.customers.push(customer);
-                    }
+                if let Some(customer) = customer
+                    && stats.customers.len() < KNOWN_CUSTOMERS_KEPT
+                {
+                    stats.customers.push(customer);
                 }
             }
             (Kind::Sale, 201, 1, true) => stats.replays_ok += 1,
