@@ -52,7 +52,8 @@ fn customer_id(number: u64) -> Uuid {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     };
-    let bytes = ((u128::from(mix(number)) << 64) | u128::from(mix(number ^ 0x9e37_79b9_7f4a_7c15))).to_be_bytes();
+    let bytes = ((u128::from(mix(number)) << 64) | u128::from(mix(number ^ 0x9e37_79b9_7f4a_7c15)))
+        .to_be_bytes();
     uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
@@ -68,7 +69,8 @@ fn amount(cents: i64) -> String {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let products = supermarket_loader::parse::parse_products(
-        File::open(&args.products).with_context(|| format!("cannot open {}", args.products.display()))?,
+        File::open(&args.products)
+            .with_context(|| format!("cannot open {}", args.products.display()))?,
     )
     .map_err(|errors| anyhow::anyhow!("bad products file: {errors:?}"))?;
     let customers = args.customers.unwrap_or(args.rows * 3 / 10).max(1);
@@ -79,12 +81,16 @@ fn main() -> anyhow::Result<()> {
     let year_micros: i64 = 365 * 24 * 3600 * 1_000_000;
 
     let mut rng = StdRng::seed_from_u64(args.seed);
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?);
+    let mut out = BufWriter::with_capacity(
+        1 << 20,
+        File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?,
+    );
     out.write_all(b"\xEF\xBB\xBFsupermarket_id,timestamp,user_id,items_list,total_amount\r\n")?;
     let mut chosen: Vec<usize> = Vec::with_capacity(4);
     for _ in 0..args.rows {
         let branch = branches[rng.random_range(0..branches.len())];
-        let at = DateTime::<Utc>::from_timestamp_micros(start + rng.random_range(0..year_micros)).context("time")?;
+        let at = DateTime::<Utc>::from_timestamp_micros(start + rng.random_range(0..year_micros))
+            .context("time")?;
         // Squaring a uniform draw skews toward low numbers: regulars.
         let u: f64 = rng.random();
         let customer = customer_id(((u * u) * customers as f64) as u64);
@@ -92,7 +98,17 @@ fn main() -> anyhow::Result<()> {
         chosen.clear();
         while chosen.len() < count {
             let mut pick = rng.random_range(0..weight_sum);
-            let position = weights.iter().position(|&w| if pick < w { true } else { pick -= w; false }).unwrap_or(0);
+            let position = weights
+                .iter()
+                .position(|&w| {
+                    if pick < w {
+                        true
+                    } else {
+                        pick -= w;
+                        false
+                    }
+                })
+                .unwrap_or(0);
             if !chosen.contains(&position) {
                 chosen.push(position);
             }
@@ -109,6 +125,11 @@ fn main() -> anyhow::Result<()> {
         )?;
     }
     out.flush()?;
-    eprintln!("wrote {} rows ({} customers to draw from) to {}", args.rows, customers, args.out.display());
+    eprintln!(
+        "wrote {} rows ({} customers to draw from) to {}",
+        args.rows,
+        customers,
+        args.out.display()
+    );
     Ok(())
 }

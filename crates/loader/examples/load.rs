@@ -5,7 +5,10 @@
 use clap::Parser;
 
 #[derive(Parser, Debug)]
-#[command(name = "load", about = "Load branches, products and historical purchases from CSV files")]
+#[command(
+    name = "load",
+    about = "Load branches, products and historical purchases from CSV files"
+)]
 struct Cli {
     #[command(flatten)]
     load: supermarket_loader::LoadArgs,
@@ -13,10 +16,17 @@ struct Cli {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tokio_postgres=warn".into()),
-    ).init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tokio_postgres=warn".into()),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

@@ -55,7 +55,9 @@ pub struct LoadArgs {
 }
 
 fn parse_zone(text: &str) -> Result<Tz, String> {
-    text.parse::<Tz>().map_err(|_| format!("STORE_TIMEZONE `{text}` is not an IANA time zone name like Europe/Paris or UTC"))
+    text.parse::<Tz>().map_err(|_| {
+        format!("STORE_TIMEZONE `{text}` is not an IANA time zone name like Europe/Paris or UTC")
+    })
 }
 
 /// Runs `supermarket load`: prints a one-line summary on stdout, or the

@@ -19,9 +19,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use supermarket_domain::Purchase;
 use supermarket_storage::catalog::{load_branches, load_catalog};
 use tokio::sync::mpsc;
+use tokio_postgres::Transaction;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
-use tokio_postgres::Transaction;
 
 use crate::parse::{self, PurchaseRows, PurchaseRules, RowError};
 
@@ -82,7 +82,11 @@ impl fmt::Display for LoadSummary {
             self.branches_renamed,
             self.products_added,
             self.products_repriced,
-            if self.products_repriced > 0 { " (new prices apply to future sales)" } else { "" },
+            if self.products_repriced > 0 {
+                " (new prices apply to future sales)"
+            } else {
+                ""
+            },
             self.elapsed.as_secs_f64()
         )
     }
@@ -100,7 +104,12 @@ pub struct BadFile {
 
 impl fmt::Display for BadFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}: {} bad row(s); nothing was loaded", self.file.display(), self.total)?;
+        writeln!(
+            f,
+            "{}: {} bad row(s); nothing was loaded",
+            self.file.display(),
+            self.total
+        )?;
         for error in &self.errors {
             writeln!(f, "  {error}")?;
         }
@@ -116,7 +125,11 @@ impl BadFile {
     fn new(file: &Path, mut errors: Vec<RowError>) -> BadFile {
         let total = errors.len() as u64;
         errors.truncate(REPORTED_ERRORS);
-        BadFile { file: file.to_owned(), errors, total }
+        BadFile {
+            file: file.to_owned(),
+            errors,
+            total,
+        }
     }
 }
 
@@ -137,18 +150,23 @@ impl From<tokio_postgres::Error> for LoadError {
 }
 
 fn open(path: &Path) -> Result<File, LoadError> {
-    File::open(path).with_context(|| format!("cannot open {}", path.display())).map_err(LoadError::Failed)
+    File::open(path)
+        .with_context(|| format!("cannot open {}", path.display()))
+        .map_err(LoadError::Failed)
 }
 
 /// Loads the three files in one transaction. See the module documentation.
 pub async fn load(options: &LoadOptions) -> Result<LoadSummary, LoadError> {
     let started = Instant::now();
-    let branch_rows =
-        parse::parse_branches(open(&options.branches)?).map_err(|e| LoadError::BadFile(BadFile::new(&options.branches, e)))?;
-    let product_rows =
-        parse::parse_products(open(&options.products)?).map_err(|e| LoadError::BadFile(BadFile::new(&options.products, e)))?;
+    let branch_rows = parse::parse_branches(open(&options.branches)?)
+        .map_err(|e| LoadError::BadFile(BadFile::new(&options.branches, e)))?;
+    let product_rows = parse::parse_products(open(&options.products)?)
+        .map_err(|e| LoadError::BadFile(BadFile::new(&options.products, e)))?;
     parse::catalog_of(&product_rows).map_err(|reason| {
-        LoadError::BadFile(BadFile::new(&options.products, vec![RowError { line: 1, reason }]))
+        LoadError::BadFile(BadFile::new(
+            &options.products,
+            vec![RowError { line: 1, reason }],
+        ))
     })?;
     let purchases_file = open(&options.purchases)?;
     let file_size = purchases_file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -167,7 +185,8 @@ pub async fn load(options: &LoadOptions) -> Result<LoadSummary, LoadError> {
 
     let mut summary = LoadSummary::default();
     (summary.branches_added, summary.branches_renamed) = upsert_branches(&tx, &branch_rows).await?;
-    (summary.products_added, summary.products_repriced) = upsert_products(&tx, &product_rows).await?;
+    (summary.products_added, summary.products_repriced) =
+        upsert_products(&tx, &product_rows).await?;
     let rules = PurchaseRules {
         catalog: load_catalog(&tx).await?,
         branches: load_branches(&tx).await?,
@@ -195,7 +214,11 @@ pub async fn load(options: &LoadOptions) -> Result<LoadSummary, LoadError> {
             total: parsed.error_count,
         }));
     }
-    tracing::info!(rows = parsed.rows_read, seconds = stage_started.elapsed().as_secs_f64(), "purchases staged");
+    tracing::info!(
+        rows = parsed.rows_read,
+        seconds = stage_started.elapsed().as_secs_f64(),
+        "purchases staged"
+    );
     progress.set_message("storing");
 
     let moved = move_staged(&tx, &rules).await?;
@@ -221,8 +244,10 @@ fn progress_bar(wanted: bool, bytes: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(bytes);
-    let style = ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style = ProgressStyle::with_template(
+        "{spinner} {msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style.progress_chars("=> "));
     bar.set_message("parsing");
     bar.enable_steady_tick(Duration::from_millis(200));
@@ -230,7 +255,10 @@ fn progress_bar(wanted: bool, bytes: u64) -> ProgressBar {
 }
 
 /// Inserts new branches and renames changed ones. Returns (added, renamed).
-async fn upsert_branches(tx: &Transaction<'_>, rows: &[parse::BranchRow]) -> Result<(u64, u64), LoadError> {
+async fn upsert_branches(
+    tx: &Transaction<'_>,
+    rows: &[parse::BranchRow],
+) -> Result<(u64, u64), LoadError> {
     let ids: Vec<&str> = rows.iter().map(|b| b.id.as_str()).collect();
     let names: Vec<&str> = rows.iter().map(|b| b.name.as_str()).collect();
     let changed = tx
@@ -247,9 +275,15 @@ async fn upsert_branches(tx: &Transaction<'_>, rows: &[parse::BranchRow]) -> Res
 
 /// Inserts new products and updates changed prices (products are matched by
 /// name). Returns (added, repriced).
-async fn upsert_products(tx: &Transaction<'_>, rows: &[parse::ProductRow]) -> Result<(u64, u64), LoadError> {
+async fn upsert_products(
+    tx: &Transaction<'_>,
+    rows: &[parse::ProductRow],
+) -> Result<(u64, u64), LoadError> {
     let names: Vec<&str> = rows.iter().map(|p| p.name.as_str()).collect();
-    let prices: Vec<i32> = rows.iter().map(|p| i32::try_from(p.price.cents()).unwrap_or(i32::MAX)).collect();
+    let prices: Vec<i32> = rows
+        .iter()
+        .map(|p| i32::try_from(p.price.cents()).unwrap_or(i32::MAX))
+        .collect();
     let changed = tx
         .query(
             "INSERT INTO products (name, price_cents) SELECT * FROM unnest($1::text[], $2::int4[])
@@ -289,7 +323,11 @@ async fn stage_purchases(
     let (sender, mut receiver) = mpsc::channel::<Vec<Purchase>>(BATCHES_IN_FLIGHT);
     let parser = tokio::task::spawn_blocking(move || -> anyhow::Result<Parsed> {
         let mut rows = PurchaseRows::new(file, rules).context("cannot read the purchases file")?;
-        let mut parsed = Parsed { rows_read: 0, errors: Vec::new(), error_count: 0 };
+        let mut parsed = Parsed {
+            rows_read: 0,
+            errors: Vec::new(),
+            error_count: 0,
+        };
         let mut batch = Vec::with_capacity(BATCH);
         while let Some(row) = rows.next() {
             match row {
@@ -299,7 +337,13 @@ async fn stage_purchases(
                         batch.push(purchase);
                         if batch.len() == BATCH {
                             // A closed channel means the COPY failed: its error wins.
-                            if sender.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                            if sender
+                                .blocking_send(std::mem::replace(
+                                    &mut batch,
+                                    Vec::with_capacity(BATCH),
+                                ))
+                                .is_err()
+                            {
                                 return Ok(parsed);
                             }
                             progress.set_position(rows.bytes_read());
@@ -318,7 +362,7 @@ async fn stage_purchases(
                     }
                 }
             }
-            if parsed.rows_read % 65_536 == 0 {
+            if parsed.rows_read.is_multiple_of(65_536) {
                 progress.set_position(rows.bytes_read());
             }
         }
@@ -333,7 +377,14 @@ async fn stage_purchases(
         .await?;
     let writer = BinaryCopyInWriter::new(
         sink,
-        &[Type::UUID, Type::TEXT, Type::UUID, Type::TIMESTAMPTZ, Type::INT8, Type::INT4_ARRAY],
+        &[
+            Type::UUID,
+            Type::TEXT,
+            Type::UUID,
+            Type::TIMESTAMPTZ,
+            Type::INT8,
+            Type::INT4_ARRAY,
+        ],
     );
     tokio::pin!(writer);
     let mut product_ids: Vec<i32> = Vec::with_capacity(8);
@@ -371,9 +422,14 @@ async fn stage_purchases(
 /// trigger, so it is used only when the tables written with it carry no
 /// trigger but the outbox wake-up, which is then fired by hand.
 async fn can_skip_fk_triggers(tx: &Transaction<'_>) -> Result<bool, LoadError> {
-    let superuser: bool = tx.query_one("SELECT current_setting('is_superuser') = 'on'", &[]).await?.get(0);
+    let superuser: bool = tx
+        .query_one("SELECT current_setting('is_superuser') = 'on'", &[])
+        .await?
+        .get(0);
     if !superuser {
-        tracing::warn!("not a superuser: foreign keys are checked row by row (correct, but slower for big files)");
+        tracing::warn!(
+            "not a superuser: foreign keys are checked row by row (correct, but slower for big files)"
+        );
         return Ok(false);
     }
     let others: Vec<String> = tx
@@ -419,7 +475,10 @@ async fn move_staged(tx: &Transaction<'_>, rules: &PurchaseRules) -> Result<Move
          ANALYZE loader_new",
     )
     .await?;
-    tracing::info!(seconds = timer.elapsed().as_secs_f64(), "new purchases selected");
+    tracing::info!(
+        seconds = timer.elapsed().as_secs_f64(),
+        "new purchases selected"
+    );
 
     let skip_fk_triggers = can_skip_fk_triggers(tx).await?;
     if skip_fk_triggers {
@@ -439,7 +498,11 @@ async fn move_staged(tx: &Transaction<'_>, rules: &PurchaseRules) -> Result<Move
             )
             .await?
             .get(0);
-        tracing::info!(rows = locked, seconds = timer.elapsed().as_secs_f64(), "referenced rows locked");
+        tracing::info!(
+            rows = locked,
+            seconds = timer.elapsed().as_secs_f64(),
+            "referenced rows locked"
+        );
     }
 
     let timer = Instant::now();
@@ -451,12 +514,17 @@ async fn move_staged(tx: &Transaction<'_>, rules: &PurchaseRules) -> Result<Move
             &[],
         )
         .await?;
-    tracing::info!(customers, seconds = timer.elapsed().as_secs_f64(), "customers stored");
+    tracing::info!(
+        customers,
+        seconds = timer.elapsed().as_secs_f64(),
+        "customers stored"
+    );
 
     if skip_fk_triggers {
         // Only this transaction's statements skip the triggers; CHECK,
         // NOT NULL and unique constraints still apply to every row.
-        tx.batch_execute("SET LOCAL session_replication_role = replica").await?;
+        tx.batch_execute("SET LOCAL session_replication_role = replica")
+            .await?;
     }
     let timer = Instant::now();
     let purchases = tx
@@ -466,11 +534,18 @@ async fn move_staged(tx: &Transaction<'_>, rules: &PurchaseRules) -> Result<Move
             &[],
         )
         .await?;
-    tracing::info!(purchases, seconds = timer.elapsed().as_secs_f64(), "purchases stored");
+    tracing::info!(
+        purchases,
+        seconds = timer.elapsed().as_secs_f64(),
+        "purchases stored"
+    );
 
     let timer = Instant::now();
-    let (ids, prices): (Vec<i32>, Vec<i32>) =
-        rules.catalog.iter().map(|p| (p.id.0, i32::try_from(p.price.cents()).unwrap_or(i32::MAX))).unzip();
+    let (ids, prices): (Vec<i32>, Vec<i32>) = rules
+        .catalog
+        .iter()
+        .map(|p| (p.id.0, i32::try_from(p.price.cents()).unwrap_or(i32::MAX)))
+        .unzip();
     // Unit prices are those the totals were checked against, passed in
     // rather than re-read, so a concurrent price change cannot slip in.
     let items = tx
@@ -483,17 +558,32 @@ async fn move_staged(tx: &Transaction<'_>, rules: &PurchaseRules) -> Result<Move
             &[&ids, &prices],
         )
         .await?;
-    tracing::info!(items, seconds = timer.elapsed().as_secs_f64(), "items stored");
+    tracing::info!(
+        items,
+        seconds = timer.elapsed().as_secs_f64(),
+        "items stored"
+    );
 
     let timer = Instant::now();
     let events = tx
         .execute("INSERT INTO outbox (event_id, event_type) SELECT id, 'purchase.created' FROM loader_new", &[])
         .await?;
-    tracing::info!(events, seconds = timer.elapsed().as_secs_f64(), "outbox rows stored");
+    tracing::info!(
+        events,
+        seconds = timer.elapsed().as_secs_f64(),
+        "outbox rows stored"
+    );
     if skip_fk_triggers {
         // The outbox's NOTIFY trigger was skipped with the others: wake the
         // relay by hand (delivered at commit, like the trigger's).
-        tx.batch_execute("SET LOCAL session_replication_role = origin; SELECT pg_notify('outbox', '')").await?;
+        tx.batch_execute(
+            "SET LOCAL session_replication_role = origin; SELECT pg_notify('outbox', '')",
+        )
+        .await?;
     }
-    Ok(Moved { purchases, items, customers })
+    Ok(Moved {
+        purchases,
+        items,
+        customers,
+    })
 }

@@ -14,12 +14,18 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use csv::ByteRecord;
 use supermarket_domain::{
-    BasketLine, Branches, Catalog, CustomerId, Money, Product, ProductId, ProductRef, Purchase, PurchaseError,
-    PurchaseId, branch::is_valid_branch_id, catalog::normalize_product_name,
+    BasketLine, Branches, Catalog, CustomerId, Money, Product, ProductId, ProductRef, Purchase,
+    PurchaseError, PurchaseId, branch::is_valid_branch_id, catalog::normalize_product_name,
 };
 
 /// The header of the purchases file, column by column.
-pub const PURCHASES_HEADER: [&str; 5] = ["supermarket_id", "timestamp", "user_id", "items_list", "total_amount"];
+pub const PURCHASES_HEADER: [&str; 5] = [
+    "supermarket_id",
+    "timestamp",
+    "user_id",
+    "items_list",
+    "total_amount",
+];
 /// The header of the products file.
 pub const PRODUCTS_HEADER: [&str; 2] = ["product_name", "unit_price"];
 /// The header of the branches file.
@@ -76,13 +82,22 @@ pub struct LineCounter<R> {
 
 impl<R> LineCounter<R> {
     fn new(inner: R) -> LineCounter<R> {
-        LineCounter { inner, consumed: 0, pending: VecDeque::new(), passed: 0 }
+        LineCounter {
+            inner,
+            consumed: 0,
+            pending: VecDeque::new(),
+            passed: 0,
+        }
     }
 
     /// How many newlines lie before `offset`. Offsets must not decrease
     /// from one call to the next.
     fn newlines_before(&mut self, offset: u64) -> u64 {
-        while self.pending.front().is_some_and(|&newline| newline < offset) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|&newline| newline < offset)
+        {
             self.pending.pop_front();
             self.passed += 1;
         }
@@ -94,7 +109,8 @@ impl<R: Read> Read for LineCounter<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let read = self.inner.read(buf)?;
         let start = self.consumed;
-        self.pending.extend(memchr::memchr_iter(b'\n', &buf[..read]).map(|i| start + i as u64));
+        self.pending
+            .extend(memchr::memchr_iter(b'\n', &buf[..read]).map(|i| start + i as u64));
         self.consumed += read as u64;
         Ok(read)
     }
@@ -108,17 +124,32 @@ impl<R: Read> Read for LineCounter<R> {
 fn line_of<R: Read>(reader: &mut CsvReader<R>, record: &ByteRecord) -> u64 {
     let end = reader.position().byte().saturating_sub(1);
     let end_line = 1 + reader.get_mut().newlines_before(end);
-    let inside: u64 = record.iter().map(|field| field.iter().filter(|b| **b == b'\n').count() as u64).sum();
+    let inside: u64 = record
+        .iter()
+        .map(|field| field.iter().filter(|b| **b == b'\n').count() as u64)
+        .sum();
     end_line.saturating_sub(inside).max(1)
 }
 
 /// Checks a header row against the expected column names.
 pub fn check_header(record: &ByteRecord, expected: &[&str]) -> Result<(), String> {
-    let found: Vec<String> = record.iter().map(|field| String::from_utf8_lossy(field).trim().to_owned()).collect();
-    if found.len() == expected.len() && found.iter().zip(expected).all(|(found, expected)| found == expected) {
+    let found: Vec<String> = record
+        .iter()
+        .map(|field| String::from_utf8_lossy(field).trim().to_owned())
+        .collect();
+    if found.len() == expected.len()
+        && found
+            .iter()
+            .zip(expected)
+            .all(|(found, expected)| found == expected)
+    {
         Ok(())
     } else {
-        Err(format!("the header must be `{}`, found `{}`", expected.join(","), found.join(",")))
+        Err(format!(
+            "the header must be `{}`, found `{}`",
+            expected.join(","),
+            found.join(",")
+        ))
     }
 }
 
@@ -131,7 +162,10 @@ fn check_columns(record: &ByteRecord, expected: usize) -> Result<(), String> {
     if record.len() == expected {
         Ok(())
     } else {
-        Err(format!("expected {expected} columns, found {}", record.len()))
+        Err(format!(
+            "expected {expected} columns, found {}",
+            record.len()
+        ))
     }
 }
 
@@ -143,7 +177,12 @@ fn read_small_file<R: Read, T>(
     header: &[&str],
     mut row: impl FnMut(&ByteRecord) -> Result<T, String>,
 ) -> Result<Vec<(u64, T)>, Vec<RowError>> {
-    let io_error = |error: &dyn fmt::Display| vec![RowError { line: 1, reason: format!("cannot read the file: {error}") }];
+    let io_error = |error: &dyn fmt::Display| {
+        vec![RowError {
+            line: 1,
+            reason: format!("cannot read the file: {error}"),
+        }]
+    };
     let mut reader = csv_reader(input).map_err(|e| io_error(&e))?;
     let mut record = ByteRecord::new();
     match reader.read_byte_record(&mut record) {
@@ -151,7 +190,15 @@ fn read_small_file<R: Read, T>(
             let line = line_of(&mut reader, &record);
             check_header(&record, header).map_err(|reason| vec![RowError { line, reason }])?
         }
-        Ok(false) => return Err(vec![RowError { line: 1, reason: format!("the file is empty: expected the header `{}`", header.join(",")) }]),
+        Ok(false) => {
+            return Err(vec![RowError {
+                line: 1,
+                reason: format!(
+                    "the file is empty: expected the header `{}`",
+                    header.join(",")
+                ),
+            }]);
+        }
         Err(error) => return Err(io_error(&error)),
     }
     let mut rows = Vec::new();
@@ -168,12 +215,19 @@ fn read_small_file<R: Read, T>(
             Ok(false) => break,
             Err(error) => {
                 let line = error.position().map_or(0, |p| p.line());
-                errors.push(RowError { line, reason: format!("unreadable CSV: {error}") });
+                errors.push(RowError {
+                    line,
+                    reason: format!("unreadable CSV: {error}"),
+                });
                 break;
             }
         }
     }
-    if errors.is_empty() { Ok(rows) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(errors)
+    }
 }
 
 /// A product as the products file states it.
@@ -188,12 +242,17 @@ pub struct ProductRow {
 /// exact amounts above zero, and no name appears twice.
 pub fn parse_products<R: Read>(input: R) -> Result<Vec<ProductRow>, Vec<RowError>> {
     let rows = read_small_file(input, &PRODUCTS_HEADER, |record| {
-        let name = normalize_product_name(field(record, 0, "product_name")?).map_err(|e| e.to_string())?;
+        let name =
+            normalize_product_name(field(record, 0, "product_name")?).map_err(|e| e.to_string())?;
         let price_text = field(record, 1, "unit_price")?.trim();
-        let price: Money = price_text.parse().map_err(|e: supermarket_domain::MoneyError| e.to_string())?;
+        let price: Money = price_text
+            .parse()
+            .map_err(|e: supermarket_domain::MoneyError| e.to_string())?;
         // The catalog stores prices as a 32-bit integer of cents.
         if price.cents() <= 0 || price.cents() > i64::from(i32::MAX) {
-            return Err(format!("product `{name}` has price {price_text}: it must be above 0 and at most 21474836.47"));
+            return Err(format!(
+                "product `{name}` has price {price_text}: it must be above 0 and at most 21474836.47"
+            ));
         }
         Ok(ProductRow { name, price })
     })?;
@@ -201,7 +260,10 @@ pub fn parse_products<R: Read>(input: R) -> Result<Vec<ProductRow>, Vec<RowError
     let mut errors = Vec::new();
     for (line, product) in &rows {
         if !seen.insert(product.name.clone()) {
-            errors.push(RowError { line: *line, reason: format!("product `{}` is listed twice", product.name) });
+            errors.push(RowError {
+                line: *line,
+                reason: format!("product `{}` is listed twice", product.name),
+            });
         }
     }
     if !errors.is_empty() {
@@ -223,7 +285,9 @@ pub fn parse_branches<R: Read>(input: R) -> Result<Vec<BranchRow>, Vec<RowError>
         let id = field(record, 0, "supermarket_id")?.trim().to_owned();
         let name = field(record, 1, "name")?.trim().to_owned();
         if !is_valid_branch_id(&id) {
-            return Err(format!("`{id}` is not a valid branch id: use 1 to 32 capital letters, digits, `-` or `_`"));
+            return Err(format!(
+                "`{id}` is not a valid branch id: use 1 to 32 capital letters, digits, `-` or `_`"
+            ));
         }
         if name.is_empty() || name.chars().count() > 200 {
             return Err(format!("branch `{id}` needs a name of 1 to 200 characters"));
@@ -234,7 +298,10 @@ pub fn parse_branches<R: Read>(input: R) -> Result<Vec<BranchRow>, Vec<RowError>
     let mut errors = Vec::new();
     for (line, branch) in &rows {
         if !seen.insert(branch.id.clone()) {
-            errors.push(RowError { line: *line, reason: format!("branch `{}` is listed twice", branch.id) });
+            errors.push(RowError {
+                line: *line,
+                reason: format!("branch `{}` is listed twice", branch.id),
+            });
         }
     }
     if !errors.is_empty() {
@@ -290,7 +357,8 @@ fn parse_naive(text: &str) -> Option<NaiveDateTime> {
     // The format strings are compiled once: re-reading them for every row
     // was a tenth of the parser's time on ten million rows.
     static FORMATS: LazyLock<[Vec<Item<'static>>; 2]> = LazyLock::new(|| {
-        ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"].map(|format| StrftimeItems::new(format).parse().unwrap_or_default())
+        ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+            .map(|format| StrftimeItems::new(format).parse().unwrap_or_default())
     });
     FORMATS.iter().find_map(|items| {
         let mut parsed = Parsed::new();
@@ -306,7 +374,11 @@ pub fn split_quantity(piece: &str) -> Option<(&str, i64)> {
     let piece = piece.trim();
     let number = |s: &str| -> Option<i64> {
         let s = s.trim();
-        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { s.parse().ok() } else { None }
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            s.parse().ok()
+        } else {
+            None
+        }
     };
     for separator in ['x', 'X', '*', ':'] {
         if let Some((name, quantity)) = piece.rsplit_once(separator)
@@ -346,7 +418,10 @@ pub fn parse_items(text: &str, catalog: &Catalog) -> Result<Vec<BasketLine>, Str
             match split_quantity(name) {
                 Some((base, quantity)) if catalog.by_name(base).is_some() => {
                     let product = catalog.by_name(base).map_or(ProductId(0), |p| p.id);
-                    Ok(BasketLine { product: ProductRef::Id(product), quantity })
+                    Ok(BasketLine {
+                        product: ProductRef::Id(product),
+                        quantity,
+                    })
                 }
                 _ => Err(PurchaseError::UnknownProduct(name.to_owned()).to_string()),
             }
@@ -360,12 +435,20 @@ pub fn parse_items(text: &str, catalog: &Catalog) -> Result<Vec<BasketLine>, Str
 pub fn parse_purchase(record: &ByteRecord, rules: &PurchaseRules) -> Result<Purchase, String> {
     check_columns(record, PURCHASES_HEADER.len())?;
     let branch_text = field(record, 0, "supermarket_id")?.trim();
-    let branch = rules.branches.parse(branch_text).map_err(|e| e.to_string())?;
+    let branch = rules
+        .branches
+        .parse(branch_text)
+        .map_err(|e| e.to_string())?;
     let purchased_at = parse_timestamp(field(record, 1, "timestamp")?, rules.zone)?;
-    let customer: CustomerId = field(record, 2, "user_id")?.trim().parse().map_err(|e: supermarket_domain::UuidError| e.to_string())?;
+    let customer: CustomerId = field(record, 2, "user_id")?
+        .trim()
+        .parse()
+        .map_err(|e: supermarket_domain::UuidError| e.to_string())?;
     let lines = parse_items(field(record, 3, "items_list")?, &rules.catalog)?;
     let total_text = field(record, 4, "total_amount")?.trim();
-    let stated_total: Money = total_text.parse().map_err(|e: supermarket_domain::MoneyError| e.to_string())?;
+    let stated_total: Money = total_text
+        .parse()
+        .map_err(|e: supermarket_domain::MoneyError| e.to_string())?;
 
     // The id hashes the catalog's names, so `Milk` and `milk` are one purchase.
     let names: Vec<&str> = lines
@@ -376,13 +459,26 @@ pub fn parse_purchase(record: &ByteRecord, rules: &PurchaseRules) -> Result<Purc
         })
         .collect();
     let id = PurchaseId::historical(branch, customer, purchased_at, &names);
-    let purchase = Purchase::new(id, branch_text, customer, purchased_at, lines, &rules.catalog, &rules.branches)
-        .map_err(|e| e.to_string())?;
+    let purchase = Purchase::new(
+        id,
+        branch_text,
+        customer,
+        purchased_at,
+        lines,
+        &rules.catalog,
+        &rules.branches,
+    )
+    .map_err(|e| e.to_string())?;
     if purchase.total() != stated_total {
         return Err(format!(
             "total_amount {total_text} differs from the catalog's sum {} of {}",
             purchase.total(),
-            purchase.items().iter().map(|item| item.name.as_str()).collect::<Vec<_>>().join(", ")
+            purchase
+                .items()
+                .iter()
+                .map(|item| item.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     Ok(purchase)
@@ -402,7 +498,13 @@ pub struct PurchaseRows<R: Read> {
 
 impl<R: Read> PurchaseRows<R> {
     pub fn new(input: R, rules: PurchaseRules) -> io::Result<PurchaseRows<R>> {
-        Ok(PurchaseRows { reader: csv_reader(input)?, record: ByteRecord::new(), rules, header_checked: false, finished: false })
+        Ok(PurchaseRows {
+            reader: csv_reader(input)?,
+            record: ByteRecord::new(),
+            rules,
+            header_checked: false,
+            finished: false,
+        })
     }
 
     /// The byte offset reached in the input (for a progress bar).
@@ -423,7 +525,10 @@ impl<R: Read> Iterator for PurchaseRows<R> {
             Ok(false) => {
                 self.finished = true;
                 if !self.header_checked {
-                    let reason = format!("the file is empty: expected the header `{}`", PURCHASES_HEADER.join(","));
+                    let reason = format!(
+                        "the file is empty: expected the header `{}`",
+                        PURCHASES_HEADER.join(",")
+                    );
                     return Some(Err(RowError { line: 1, reason }));
                 }
                 return None;
@@ -431,7 +536,10 @@ impl<R: Read> Iterator for PurchaseRows<R> {
             Err(error) => {
                 self.finished = true;
                 let line = error.position().map_or(0, |p| p.line());
-                return Some(Err(RowError { line, reason: format!("unreadable CSV: {error}") }));
+                return Some(Err(RowError {
+                    line,
+                    reason: format!("unreadable CSV: {error}"),
+                }));
             }
         }
         let line = line_of(&mut self.reader, &self.record);
@@ -452,13 +560,26 @@ mod tests {
     use super::*;
 
     fn rules(zone: Tz) -> PurchaseRules {
-        let products = parse_products("product_name,unit_price\nmilk,1.5\nbread,2\neggs,3\ntoilet paper,4\n".as_bytes()).unwrap();
-        let branches = Branches::new([("SMKT001".into(), "Central".into()), ("SMKT002".into(), "North".into())]).unwrap();
-        PurchaseRules { catalog: catalog_of(&products).unwrap(), branches, zone }
+        let products = parse_products(
+            "product_name,unit_price\nmilk,1.5\nbread,2\neggs,3\ntoilet paper,4\n".as_bytes(),
+        )
+        .unwrap();
+        let branches = Branches::new([
+            ("SMKT001".into(), "Central".into()),
+            ("SMKT002".into(), "North".into()),
+        ])
+        .unwrap();
+        PurchaseRules {
+            catalog: catalog_of(&products).unwrap(),
+            branches,
+            zone,
+        }
     }
 
     fn rows(text: &str) -> Vec<Result<Purchase, RowError>> {
-        PurchaseRows::new(text.as_bytes(), rules(Tz::UTC)).unwrap().collect()
+        PurchaseRows::new(text.as_bytes(), rules(Tz::UTC))
+            .unwrap()
+            .collect()
     }
 
     const HEADER: &str = "supermarket_id,timestamp,user_id,items_list,total_amount";
@@ -478,9 +599,16 @@ mod tests {
         let purchases: Vec<Purchase> = rows(&text).into_iter().map(Result::unwrap).collect();
         assert_eq!(purchases.len(), 2);
         assert_eq!(purchases[0].total(), Money::from_cents(450));
-        assert_eq!(purchases[0].purchased_at().to_rfc3339(), "2025-05-26T19:51:00.539354+00:00");
+        assert_eq!(
+            purchases[0].purchased_at().to_rfc3339(),
+            "2025-05-26T19:51:00.539354+00:00"
+        );
         assert_eq!(purchases[1].items()[0].name, "toilet paper");
-        assert_eq!(purchases[0].id().0.get_version_num(), 8, "historical ids are UUIDv8");
+        assert_eq!(
+            purchases[0].id().0.get_version_num(),
+            8,
+            "historical ids are UUIDv8"
+        );
         // The same rows with LF only and no BOM give the same purchases.
         let lf = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
         let again: Vec<Purchase> = rows(&lf).into_iter().map(Result::unwrap).collect();
@@ -493,9 +621,20 @@ mod tests {
             "{HEADER}\r\nSMKT001,2025-05-26T19:51:00,{CUSTOMER},\"eggs,milk\",4.5\r\n\r\nSMKT009,2025-05-26T19:51:00,{CUSTOMER},milk,1.5\r\nSMKT001,2025-05-26T19:51:00,{CUSTOMER},caviar,1.5\r\n"
         );
         let errors: Vec<RowError> = rows(&text).into_iter().filter_map(Result::err).collect();
-        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![4, 5]);
-        assert!(errors[0].reason.contains("unknown branch `SMKT009`"), "{}", errors[0].reason);
-        assert!(errors[1].reason.contains("unknown product `caviar`"), "{}", errors[1].reason);
+        assert_eq!(
+            errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            vec![4, 5]
+        );
+        assert!(
+            errors[0].reason.contains("unknown branch `SMKT009`"),
+            "{}",
+            errors[0].reason
+        );
+        assert!(
+            errors[1].reason.contains("unknown product `caviar`"),
+            "{}",
+            errors[1].reason
+        );
 
         // Blank lines and a quoted field spanning two lines, in LF and CRLF.
         for newline in ["\n", "\r\n"] {
@@ -514,7 +653,11 @@ mod tests {
             let results = rows(&text);
             assert_eq!(results.len(), 3, "{newline:?}: {results:?}");
             assert!(results[0].is_ok(), "{results:?}");
-            let lines: Vec<u64> = results.iter().filter_map(|r| r.as_ref().err()).map(|e| e.line).collect();
+            let lines: Vec<u64> = results
+                .iter()
+                .filter_map(|r| r.as_ref().err())
+                .map(|e| e.line)
+                .collect();
             assert_eq!(lines, vec![7, 8], "{newline:?}");
         }
     }
@@ -526,28 +669,57 @@ mod tests {
         };
         let at = "2025-05-26T19:51:00.539354";
         let cases = [
-            (row("SMKT001", at, CUSTOMER, "milk,milk", "3"), "more than once"),
-            (row("SMKT001", at, CUSTOMER, "milk,caviar", "3"), "unknown product `caviar`"),
-            (row("SMKT001", at, "not-a-uuid", "milk", "1.5"), "is not a UUID"),
-            (row("SMKT001", "26/05/2025 19:51", CUSTOMER, "milk", "1.5"), "is not a timestamp"),
-            (row("SMKT001", at, CUSTOMER, "milk", "1.6"), "differs from the catalog's sum 1.50"),
+            (
+                row("SMKT001", at, CUSTOMER, "milk,milk", "3"),
+                "more than once",
+            ),
+            (
+                row("SMKT001", at, CUSTOMER, "milk,caviar", "3"),
+                "unknown product `caviar`",
+            ),
+            (
+                row("SMKT001", at, "not-a-uuid", "milk", "1.5"),
+                "is not a UUID",
+            ),
+            (
+                row("SMKT001", "26/05/2025 19:51", CUSTOMER, "milk", "1.5"),
+                "is not a timestamp",
+            ),
+            (
+                row("SMKT001", at, CUSTOMER, "milk", "1.6"),
+                "differs from the catalog's sum 1.50",
+            ),
             (row("SMKT001", at, CUSTOMER, "", "1.5"), "basket is empty"),
-            (row("SMKT001", at, CUSTOMER, "milk,,eggs", "4.5"), "empty product name"),
+            (
+                row("SMKT001", at, CUSTOMER, "milk,,eggs", "4.5"),
+                "empty product name",
+            ),
             (row("SMKT001", at, CUSTOMER, "milk x2", "3"), "quantity 2"),
             (row("SMKT001", at, CUSTOMER, "2 x eggs", "6"), "quantity 2"),
-            (row("SMKT001", at, CUSTOMER, "milk", "1,5"), "expected 5 columns, found 6"),
-            (row("SMKT001", at, CUSTOMER, "milk", "abc"), "is not an amount"),
+            (
+                row("SMKT001", at, CUSTOMER, "milk", "1,5"),
+                "expected 5 columns, found 6",
+            ),
+            (
+                row("SMKT001", at, CUSTOMER, "milk", "abc"),
+                "is not an amount",
+            ),
         ];
         for (text, expected) in cases {
             let error = one_error(&text);
             assert_eq!(error.line, 2);
-            assert!(error.reason.contains(expected), "{text:?}: {} lacks {expected:?}", error.reason);
+            assert!(
+                error.reason.contains(expected),
+                "{text:?}: {} lacks {expected:?}",
+                error.reason
+            );
         }
     }
 
     #[test]
     fn a_wrong_header_stops_at_line_one() {
-        let errors = rows("supermarket,timestamp,user_id,items_list,total_amount\nSMKT001,x,y,z,1\n");
+        let errors =
+            rows("supermarket,timestamp,user_id,items_list,total_amount\nSMKT001,x,y,z,1\n");
         assert_eq!(errors.len(), 1);
         let error = errors[0].clone().unwrap_err();
         assert_eq!(error.line, 1);
@@ -560,9 +732,22 @@ mod tests {
         let paris: Tz = "Europe/Paris".parse().unwrap();
         let summer = parse_timestamp("2025-05-26T19:51:00", paris).unwrap();
         assert_eq!(summer.to_rfc3339(), "2025-05-26T17:51:00+00:00");
-        assert!(parse_timestamp("2025-03-30T02:30:00", paris).unwrap_err().contains("does not exist"));
-        assert!(parse_timestamp("2025-10-26T02:30:00", paris).unwrap_err().contains("ambiguous"));
-        assert_eq!(parse_timestamp("2025-05-26T19:51:00Z", paris).unwrap().to_rfc3339(), "2025-05-26T19:51:00+00:00");
+        assert!(
+            parse_timestamp("2025-03-30T02:30:00", paris)
+                .unwrap_err()
+                .contains("does not exist")
+        );
+        assert!(
+            parse_timestamp("2025-10-26T02:30:00", paris)
+                .unwrap_err()
+                .contains("ambiguous")
+        );
+        assert_eq!(
+            parse_timestamp("2025-05-26T19:51:00Z", paris)
+                .unwrap()
+                .to_rfc3339(),
+            "2025-05-26T19:51:00+00:00"
+        );
     }
 
     #[test]
@@ -586,17 +771,48 @@ mod tests {
 
     #[test]
     fn products_and_branches_files_are_checked_row_by_row() {
-        let products = parse_products("\u{feff}product_name,unit_price\r\nMilk ,1.5\r\nbread,2\r\n".as_bytes()).unwrap();
-        assert_eq!(products[0], ProductRow { name: "milk".into(), price: Money::from_cents(150) });
-        let errors = parse_products("product_name,unit_price\nmilk,1.5\nmilk,2\nbread,-1\n".as_bytes()).unwrap_err();
-        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![4], "{errors:?}");
-        let errors = parse_products("product_name,unit_price\nmilk,1.5\nmilk,2\n".as_bytes()).unwrap_err();
+        let products = parse_products(
+            "\u{feff}product_name,unit_price\r\nMilk ,1.5\r\nbread,2\r\n".as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            products[0],
+            ProductRow {
+                name: "milk".into(),
+                price: Money::from_cents(150)
+            }
+        );
+        let errors =
+            parse_products("product_name,unit_price\nmilk,1.5\nmilk,2\nbread,-1\n".as_bytes())
+                .unwrap_err();
+        assert_eq!(
+            errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            vec![4],
+            "{errors:?}"
+        );
+        let errors =
+            parse_products("product_name,unit_price\nmilk,1.5\nmilk,2\n".as_bytes()).unwrap_err();
         assert_eq!(errors[0].line, 3);
-        assert!(parse_products("name,price\nmilk,1\n".as_bytes()).unwrap_err()[0].reason.contains("header"));
+        assert!(
+            parse_products("name,price\nmilk,1\n".as_bytes()).unwrap_err()[0]
+                .reason
+                .contains("header")
+        );
 
         let branches = parse_branches("supermarket_id,name\nSMKT001,Central\n".as_bytes()).unwrap();
-        assert_eq!(branches, vec![BranchRow { id: "SMKT001".into(), name: "Central".into() }]);
-        let errors = parse_branches("supermarket_id,name\nsmkt1,x\nSMKT001,\nSMKT002,a,b\n".as_bytes()).unwrap_err();
-        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![2, 3, 4]);
+        assert_eq!(
+            branches,
+            vec![BranchRow {
+                id: "SMKT001".into(),
+                name: "Central".into()
+            }]
+        );
+        let errors =
+            parse_branches("supermarket_id,name\nsmkt1,x\nSMKT001,\nSMKT002,a,b\n".as_bytes())
+                .unwrap_err();
+        assert_eq!(
+            errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
     }
 }
