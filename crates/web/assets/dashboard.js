@@ -65,7 +65,7 @@ async function refreshKpis() {
   $("kpi-revenue-today").textContent = formatCents(today.revenue_cents);
   $("kpi-purchases-total").textContent = `overall ${formatCount(k.purchases)}`;
   $("kpi-revenue-total").textContent = `overall ${formatCents(k.revenue_cents)}`;
-  $("kpi-today-date").textContent = today.date ? `today (${today.date}, ${k.time_zone})` : "today";
+  $("kpi-purchases-total").textContent = `overall ${formatCount(k.purchases)}${today.date ? ` · ${today.date} ${k.time_zone}` : ""}`;
 }
 
 // ---- top products ------------------------------------------------------------------
@@ -123,7 +123,7 @@ async function refreshBranches() {
     type: "bar",
     data: { labels: [], datasets: [] },
     options: { maintainAspectRatio: false, animation: false, interaction: { mode: "index", intersect: false },
-      scales: { y: { beginAtZero: true } }, plugins: { legend: { position: "bottom" } } },
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }, plugins: { legend: { position: "bottom" } } },
   });
   chart.data.labels = days;
   chart.data.datasets = datasets;

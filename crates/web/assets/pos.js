@@ -70,6 +70,7 @@ function renderQueue() {
   $("queue-count").className = queue.length ? "pill warn" : "pill";
   const list = $("queue");
   list.replaceChildren();
+  renderNet();
   if (!queue.length) { list.append(el("li", { class: "muted" }, "Nothing waiting.")); return; }
   for (const sale of queue) {
     const when = new Date(sale.created).toLocaleTimeString();
@@ -77,7 +78,6 @@ function renderQueue() {
       el("span", {}, `${when} · ${sale.body.branch_id} · ${sale.body.items.join(", ")} · ${formatCents(sale.total_cents)}`),
       el("span", { class: "muted small" }, sale.last_error ? `${sale.last_error} (try ${sale.attempts})` : "waiting")));
   }
-  renderNet();
 }
 
 function renderNet() {
