@@ -4,7 +4,7 @@
 -- scale, not the consumer. Parameters are substituted by the driver:
 --   :customers  number of customers (default 3,000,000)
 -- Purchases per customer follow a geometric law of mean 3.33, so the
--- purchases add up to about 10 million and about 45 % of the customers
+-- purchases add up to about 10 million and about half of the customers
 -- have 3 or more (loyal). processed_events and daily_customers (one row per
 -- purchase / per customer-day) are not filled: only the consumer writes and
 -- reads them, never the API.
@@ -16,7 +16,7 @@ INSERT INTO customer_stats (customer_id, purchases, total_spent_cents, first_pur
 SELECT id, n, n * 735, first_at, first_at + (n - 1) * interval '1 day'
 FROM (
     SELECT gen_random_uuid() AS id,
-           1 + floor(-ln(1 - random()) * 2.33)::bigint AS n,
+           1 + floor(-ln(1 - random()) * 2.8)::bigint AS n,
            timestamptz '2025-01-01 08:00:00Z' + random() * interval '300 days' AS first_at
     FROM generate_series(1, :customers)
 ) AS c
@@ -50,4 +50,3 @@ FROM (SELECT sum(purchases) AS purchases, sum(total_spent_cents) AS revenue, cou
 UPDATE pipeline_freshness SET events_applied = (SELECT purchases FROM sales_totals), last_purchased_at = now(),
                               last_published_at = now(), last_applied_at = now();
 
-ANALYZE;

@@ -53,7 +53,9 @@ async fn main() -> anyhow::Result<()> {
     let suffix = &Uuid::new_v4().simple().to_string()[..8];
     let (oltp_db, analytics_db) = (format!("bench_freshness_{suffix}"), format!("bench_freshness_{suffix}_analytics"));
     let admin = supermarket_storage::connect(&args.admin_url, "BENCH_ADMIN_URL").await?;
-    admin.batch_execute(&format!("CREATE DATABASE {oltp_db}; CREATE DATABASE {analytics_db};")).await?;
+    for name in [&oltp_db, &analytics_db] {
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+    }
     let lake_dir = std::env::temp_dir().join(format!("bench_freshness_lake_{suffix}"));
     let nats = supermarket_events::NatsArgs {
         nats_url: args.nats_url.clone(),
@@ -65,7 +67,9 @@ async fn main() -> anyhow::Result<()> {
     if let Ok((_, js)) = supermarket_events::connect(&nats).await {
         let _ = js.delete_stream(&nats.stream).await;
     }
-    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {oltp_db} WITH (FORCE); DROP DATABASE IF EXISTS {analytics_db} WITH (FORCE);")).await;
+    for name in [&oltp_db, &analytics_db] {
+        let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    }
     let _ = std::fs::remove_dir_all(&lake_dir);
     result
 }
