@@ -58,7 +58,7 @@ start=$(date +%s.%N)
 "${loader[@]}" --purchases "$file" --no-progress 2> "$out/load_${rows}.log"
 end=$(date +%s.%N)
 # Where the time went, from the loader's own phase timings.
-grep -E "staged|selected|locked|stored|committed" "$out/load_${rows}.log" | sed -E 's/^.*INFO [^ ]+ //' || true
+grep -E "staged|selected|locked|stored|dropped|rebuilt|committed" "$out/load_${rows}.log" | sed -E 's/^.*INFO [^ ]+ //' || true
 awk -v rows="$rows" -v s="$start" -v e="$end" \
     'BEGIN { t = e - s; printf "BENCH load rows=%d seconds=%.1f rows_per_second=%.0f\n", rows, t, rows / t }'
 psql "$DATABASE_URL" -Atc "SELECT 'sizes: ' || pg_size_pretty(pg_database_size(current_database())) || ' database, '

@@ -562,3 +562,41 @@ async fn loaded_purchases_wake_the_outbox_relay() {
         .expect("a notification on the outbox channel after the load");
     assert_eq!(channel.as_deref(), Some("outbox"));
 }
+
+#[tokio::test]
+async fn a_bulk_load_rebuilds_the_items_key_and_keeps_it_in_force() {
+    let db = TestDatabases::new().await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // Enough purchases for the bulk path (the items key dropped, then rebuilt).
+    let start = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
+        .expect("a time")
+        .to_utc();
+    let mut text = format!("{HEADER}\r\n");
+    for i in 0..120_000 {
+        let at = (start + chrono::Duration::microseconds(i)).format("%Y-%m-%dT%H:%M:%S%.6f");
+        text.push_str(&format!("SMKT002,{at},{CUSTOMER},\"milk,bread\",3.5\r\n"));
+    }
+    let path = dir.path().join("purchases.csv");
+    std::fs::write(&path, text).expect("write");
+    let summary = load_ok(&options(&db, &path)).await;
+    assert_eq!(
+        (summary.purchases_loaded, summary.items_loaded),
+        (120_000, 240_000)
+    );
+    assert_eq!(
+        db.oltp_count("SELECT count(*) FROM pg_constraint WHERE conrelid = 'purchase_items'::regclass AND contype = 'p'").await,
+        1,
+        "the primary key is back"
+    );
+    let duplicate = db
+        .oltp()
+        .await
+        .batch_execute("INSERT INTO purchase_items SELECT * FROM purchase_items LIMIT 1")
+        .await
+        .expect_err("the rebuilt key refuses a repeated product");
+    assert_eq!(
+        duplicate.code(),
+        Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
+        "{duplicate:?}"
+    );
+}
