@@ -281,19 +281,19 @@ async fn ensure_postgres(admin_url: &str) -> anyhow::Result<()> {
     let mut started = false;
     for line in listing.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        if let [version, cluster, _port, status, ..] = fields[..] {
-            if status.starts_with("down") {
-                println!("starting PostgreSQL {version}/{cluster}");
-                let status = tokio::process::Command::new(&ctl)
-                    .args(["--skip-systemctl-redirect", version, cluster, "start"])
-                    .status()
-                    .await
-                    .context("pg_ctlcluster")?;
-                if !status.success() {
-                    bail!("`pg_ctlcluster {version} {cluster} start` failed: start PostgreSQL yourself (as root) and re-run");
-                }
-                started = true;
+        if let [version, cluster, _port, status, ..] = fields[..]
+            && status.starts_with("down")
+        {
+            println!("starting PostgreSQL {version}/{cluster}");
+            let status = tokio::process::Command::new(&ctl)
+                .args(["--skip-systemctl-redirect", version, cluster, "start"])
+                .status()
+                .await
+                .context("pg_ctlcluster")?;
+            if !status.success() {
+                bail!("`pg_ctlcluster {version} {cluster} start` failed: start PostgreSQL yourself (as root) and re-run");
             }
+            started = true;
         }
     }
     if listing.trim().is_empty() {
