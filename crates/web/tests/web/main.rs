@@ -3,5 +3,6 @@
 //! nginx with the repository's edge config (`browser`).
 
 mod browser;
+mod edge;
 mod pages;
 mod stack;
