@@ -10,6 +10,9 @@
 //!   validated purchases into a staging table (parsing on a second thread),
 //!   then set-based moves into customers, purchases, purchase_items and the
 //!   outbox; [`load()`] is the library entry point, [`run`] the CLI's.
+//!   Big loads skip the per-row foreign-key triggers when the session may
+//!   (superuser; the transaction takes the locks they would) and rebuild the
+//!   items primary key once instead of maintaining it row by row.
 
 pub mod load;
 pub mod parse;
