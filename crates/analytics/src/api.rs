@@ -7,6 +7,10 @@
 //! whole service in one place so that access control or a dashboard page
 //! can be layered onto it.
 
+// Handlers return http-kit's `ApiError`, a full problem document; these
+// responses are built once per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -231,11 +235,11 @@ pub struct LoyalCustomer {
 }
 
 fn check_paging(limit: Option<i64>, offset: Option<i64>, max_limit: Option<i64>) -> Result<(Option<i64>, i64), ApiError> {
-    if let Some(limit) = limit {
-        if limit < 0 || max_limit.is_some_and(|max| limit > max) {
-            let max = max_limit.map_or(String::new(), |m| format!(" and at most {m}"));
-            return Err(bad_parameter(format!("`limit` must be 0 or more{max}")));
-        }
+    if let Some(limit) = limit
+        && (limit < 0 || max_limit.is_some_and(|max| limit > max))
+    {
+        let max = max_limit.map_or(String::new(), |m| format!(" and at most {m}"));
+        return Err(bad_parameter(format!("`limit` must be 0 or more{max}")));
     }
     let offset = offset.unwrap_or(0);
     if offset < 0 {
@@ -368,10 +372,10 @@ impl SalesRange {
         if (to - from).num_days() >= max_days {
             return Err(bad_parameter(format!("the range may cover at most {max_days} days")));
         }
-        if let Some(branch) = &self.branch {
-            if !supermarket_domain::branch::is_valid_branch_id(branch) {
-                return Err(bad_parameter(format!("`{branch}` is not a branch id such as SMKT001")));
-            }
+        if let Some(branch) = &self.branch
+            && !supermarket_domain::branch::is_valid_branch_id(branch)
+        {
+            return Err(bad_parameter(format!("`{branch}` is not a branch id such as SMKT001")));
         }
         Ok((from, to, self.branch.clone()))
     }

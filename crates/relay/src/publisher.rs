@@ -154,10 +154,10 @@ impl Publisher {
         let mut acks = FuturesUnordered::new();
         let mut duplicates = 0u64;
         for event in &events {
-            if acks.len() >= self.max_in_flight {
-                if let Some(ack) = acks.next().await {
-                    duplicates += u64::from(check_ack(ack)?);
-                }
+            if acks.len() >= self.max_in_flight
+                && let Some(ack) = acks.next().await
+            {
+                duplicates += u64::from(check_ack(ack)?);
             }
             let ack = supermarket_events::publish_purchase(&self.js, &self.nats, event).await?;
             acks.push(ack.into_future());
