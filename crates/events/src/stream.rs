@@ -121,3 +121,57 @@ pub async fn publish_purchase(
         .await
         .with_context(|| format!("cannot publish event {}", event.event_id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use supermarket_domain::EventItem;
+
+    fn event() -> PurchaseCreated {
+        let id = uuid_like(1);
+        PurchaseCreated {
+            event_id: id,
+            event_type: PurchaseCreated::EVENT_TYPE.into(),
+            schema_version: PurchaseCreated::SCHEMA_VERSION,
+            purchase_id: id,
+            branch_id: "SMKT001".into(),
+            customer_id: uuid_like(2),
+            purchased_at: chrono::DateTime::from_timestamp(1_746_000_000, 0).expect("a time"),
+            items: vec![EventItem { product_id: 1, product_name: "milk".into(), unit_price_cents: 150 }],
+            total_cents: 150,
+        }
+    }
+
+    fn uuid_like(n: u128) -> uuid::Uuid {
+        uuid::Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn encode_then_decode_is_the_identity() {
+        let event = event();
+        assert_eq!(decode(&encode(&event).expect("encodes")), Ok(event));
+    }
+
+    #[test]
+    fn decode_refuses_what_analytics_cannot_apply() {
+        assert!(matches!(decode(b"{not json"), Err(DecodeError::Json(_))));
+        let mut other = event();
+        other.event_type = "purchase.deleted".into();
+        assert!(matches!(decode(&encode(&other).expect("encodes")), Err(DecodeError::UnknownType(_))));
+        let mut future = event();
+        future.schema_version = 2;
+        assert_eq!(decode(&encode(&future).expect("encodes")), Err(DecodeError::UnknownVersion(2)));
+        let mut empty = event();
+        empty.items.clear();
+        assert!(matches!(decode(&encode(&empty).expect("encodes")), Err(DecodeError::Inconsistent(_))));
+    }
+
+    #[test]
+    fn the_stream_captures_every_subject_under_the_prefix_and_deduplicates() {
+        let args = NatsArgs { nats_url: "nats://127.0.0.1:4222".into(), stream: "S".into(), subject_prefix: "p".into() };
+        let config = stream_config(&args);
+        assert_eq!(config.subjects, ["p.>"]);
+        assert_eq!(config.duplicate_window, DUPLICATE_WINDOW);
+        assert_eq!(args.created_subject("SMKT001"), "p.created.SMKT001");
+    }
+}
