@@ -42,5 +42,10 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Cancellation
     let listener = listener.tap_io(|stream| {
         let _ = stream.set_nodelay(true);
     });
-    axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await.context("HTTP server failed")
+    // Connection info gives handlers and layers the peer address (the
+    // failed-login limiter keys on the client's IP).
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .context("HTTP server failed")
 }

@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
+use supermarket_auth::{Auth, Role};
 use supermarket_http::{Readiness, health, openapi, with_standard_layers};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -67,6 +68,8 @@ pub struct Config {
     #[arg(long = "catalog-refresh-secs", env = "PURCHASES_CATALOG_REFRESH_SECS", value_name = "PURCHASES_CATALOG_REFRESH_SECS",
           default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub catalog_refresh_secs: u64,
+    #[command(flatten)]
+    pub auth: supermarket_auth::AuthConfig,
 }
 
 impl Config {
@@ -79,6 +82,7 @@ impl Config {
             batch_wait_ms: 0,
             writers: 4,
             catalog_refresh_secs: 30,
+            auth: supermarket_auth::AuthConfig { auth_mode: supermarket_auth::AuthMode::Open, ..Default::default() },
         }
     }
 
@@ -92,17 +96,21 @@ impl Config {
     }
 }
 
-/// The whole router: the API plus `/`, `/health`, `/ready` (database
+/// The whole router: the API (cashier credentials), the POS page at `/pos`
+/// and the login routes, plus the open `/`, `/health`, `/ready` (database
 /// reachable), `/openapi.json` and `/docs`, with request ids, a 16 KiB body
 /// limit and problem documents for unknown paths.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, auth: &Auth) -> Router {
     let pool = state.pool.clone();
     let readiness = Readiness::new(move || {
         let pool = pool.clone();
         async move { supermarket_storage::pool::check(&pool).await }
     });
     let router = api::api_routes(state)
+        .route_layer(supermarket_auth::require(auth, Role::Cashier))
         .route("/", get(api::index))
+        .merge(auth.routes())
+        .merge(supermarket_web::pos_router(auth))
         .merge(health::routes(readiness))
         .merge(openapi::routes(api::ApiDoc::openapi()));
     with_standard_layers(router, BODY_LIMIT)
@@ -119,6 +127,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let auth = Auth::from_config(&config.auth)?;
         let url = &config.database.database_url;
         let pool = supermarket_storage::pool::pool(url, "DATABASE_URL", usize::from(config.database.db_pool_size))?;
         let write_pool = supermarket_storage::pool::pool(url, "DATABASE_URL", usize::from(config.writers))?;
@@ -133,7 +142,7 @@ impl Application {
             stop_refresher.clone(),
         ));
         let (writer, writer_tasks) = Writer::start(write_pool, config.writer_settings());
-        let router = router(AppState { catalog, writer, pool });
+        let router = router(AppState { catalog, writer, pool }, &auth);
         Ok(Application { listener, router, writer_tasks, refresher, stop_refresher })
     }
 

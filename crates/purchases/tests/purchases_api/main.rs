@@ -1,5 +1,6 @@
 //! The purchases service against a real, fresh PostgreSQL database per test.
 
+mod access;
 mod helpers;
 mod idempotency;
 mod openapi;
