@@ -8,9 +8,11 @@
 #   bench/load/run.sh [ROWS] [CUSTOMERS]       (defaults: 10000000, 30% of ROWS)
 #
 # Settings: ADMIN_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
-# the server the throwaway databases are created on; LOADER_BIN to time another
-# build of the loader (e.g. target/release/examples/load, the same code
-# without the rest of the platform). Generated files go to bench/out/load/
+# the server the throwaway databases are created on; LOADER_BIN to time a
+# command already built instead of building the CLI, e.g.
+# LOADER_BIN="target/release/supermarket load", or
+# LOADER_BIN=target/release/examples/load (the same loader without the rest
+# of the platform, quicker to build). Generated files go to bench/out/load/
 # (git-ignored) and are reused across runs.
 set -euo pipefail
 
@@ -34,7 +36,7 @@ if [[ -z "${LOADER_BIN:-}" ]]; then
     loader=(target/release/supermarket load)
     migrate=(target/release/supermarket migrate)
 else
-    loader=("$LOADER_BIN")
+    read -r -a loader <<< "$LOADER_BIN"
     migrate=(target/release/supermarket migrate)
     [[ -x target/release/supermarket ]] || migrate=(target/debug/supermarket migrate)
 fi
