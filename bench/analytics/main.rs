@@ -74,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
         analytics: supermarket_storage::AnalyticsDatabaseArgs { analytics_database_url: url.clone(), analytics_db_pool_size: 16 },
         loyal_min_purchases: 3,
         time_zone: supermarket_analytics::timezone::StoreTimeZone::utc(),
+        auth: supermarket_auth::AuthConfig { auth_mode: supermarket_auth::AuthMode::Open, ..Default::default() },
     };
     let app = supermarket_analytics::api::Application::build(config).await?;
     let base = format!("http://127.0.0.1:{}", app.port());

@@ -121,6 +121,7 @@ async fn measure(args: &Args, oltp_url: &str, analytics_url: &str, nats: &superm
         analytics: supermarket_storage::AnalyticsDatabaseArgs { analytics_database_url: analytics_url.to_owned(), analytics_db_pool_size: 8 },
         loyal_min_purchases: 3,
         time_zone: supermarket_analytics::timezone::StoreTimeZone::utc(),
+        auth: supermarket_auth::AuthConfig { auth_mode: supermarket_auth::AuthMode::Open, ..Default::default() },
     })
     .await?;
     let api_url = format!("http://127.0.0.1:{}", api.port());

@@ -52,6 +52,8 @@ pub struct Config {
     pub loyal_min_purchases: i64,
     #[command(flatten)]
     pub time_zone: StoreTimeZone,
+    #[command(flatten)]
+    pub auth: supermarket_auth::AuthConfig,
 }
 
 #[derive(Clone)]
@@ -61,24 +63,30 @@ pub struct AppState {
     pub time_zone: StoreTimeZone,
 }
 
-/// The whole service: the API, `/health`, `/ready`, `/openapi.json`, `/docs`,
-/// with request ids and problem documents for unknown paths.
-pub fn router(state: AppState) -> Router {
+/// The whole service: the analytics data (owner credentials), the owner
+/// dashboard at `/dashboard` and the login routes, plus the open `/`,
+/// `/health`, `/ready`, `/openapi.json`, `/docs`, with request ids and
+/// problem documents for unknown paths.
+pub fn router(state: AppState, auth: &supermarket_auth::Auth) -> Router {
     let pool = state.pool.clone();
     let readiness = Readiness::new(move || {
         let pool = pool.clone();
         async move { supermarket_storage::pool::check(&pool).await }
     });
     let router = routes(state)
+        .route_layer(supermarket_auth::require(auth, supermarket_auth::Role::Owner))
+        .route("/", get(service_info))
+        .merge(auth.routes())
+        .merge(supermarket_web::dashboard_router(auth))
         .merge(supermarket_http::health::routes(readiness))
         .merge(supermarket_http::openapi::routes(ApiDoc::openapi()));
     supermarket_http::with_standard_layers(router, BODY_LIMIT)
 }
 
-/// The API routes alone (no health, docs or standard layers).
+/// The data routes alone (no `/`, health, docs, access control or standard
+/// layers): everything here is owner data.
 pub fn routes(state: AppState) -> Router {
     Router::new()
-        .route("/", get(service_info))
         .route("/unique-customers", get(unique_customers))
         .route("/loyal-customers", get(loyal_customers))
         .route("/top-products", get(top_products))
@@ -99,12 +107,13 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let auth = supermarket_auth::Auth::from_config(&config.auth)?;
         let pool = supermarket_storage::pool::pool(&config.analytics.analytics_database_url, "ANALYTICS_DATABASE_URL",
             usize::from(config.analytics.analytics_db_pool_size))?;
         supermarket_storage::pool::check(&pool).await.context("the analytics database (ANALYTICS_DATABASE_URL) does not answer")?;
         let listener = supermarket_http::bind(config.addr, "ANALYTICS_ADDR").await?;
         let state = AppState { pool, loyal_min_purchases: config.loyal_min_purchases, time_zone: config.time_zone };
-        Ok(Application { listener, router: router(state) })
+        Ok(Application { listener, router: router(state, &auth) })
     }
 
     pub fn port(&self) -> u16 {

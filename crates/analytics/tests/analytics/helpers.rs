@@ -140,11 +140,17 @@ pub struct Api {
 
 impl Api {
     pub async fn start(db: &TestDatabases, loyal_min_purchases: i64, time_zone: &str) -> Api {
+        let open = supermarket_auth::AuthConfig { auth_mode: supermarket_auth::AuthMode::Open, ..Default::default() };
+        Self::start_with_auth(db, loyal_min_purchases, time_zone, open).await
+    }
+
+    pub async fn start_with_auth(db: &TestDatabases, loyal_min_purchases: i64, time_zone: &str, auth: supermarket_auth::AuthConfig) -> Api {
         let config = supermarket_analytics::api::Config {
             addr: "127.0.0.1:0".parse().expect("addr"),
             analytics: supermarket_storage::AnalyticsDatabaseArgs { analytics_database_url: db.analytics_url.clone(), analytics_db_pool_size: 4 },
             loyal_min_purchases,
             time_zone: zone(time_zone),
+            auth,
         };
         let app = supermarket_analytics::api::Application::build(config).await.expect("API starts");
         let base = format!("http://127.0.0.1:{}", app.port());
