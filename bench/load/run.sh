@@ -7,7 +7,7 @@
 #
 #   bench/load/run.sh [ROWS] [CUSTOMERS]       (defaults: 10000000, 30% of ROWS)
 #
-# Settings: ADMIN_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
+# Settings: BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 # the server the throwaway databases are created on; LOADER_BIN to time a
 # command already built instead of building the CLI, e.g.
 # LOADER_BIN="target/release/supermarket load", or
@@ -18,7 +18,7 @@ set -euo pipefail
 
 rows="${1:-10000000}"
 customers="${2:-$((rows * 3 / 10))}"
-admin_url="${ADMIN_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+admin_url="${BENCH_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 out="bench/out/load"
