@@ -157,14 +157,7 @@ fn millis(text: &str) -> Option<f64> {
     number.parse::<f64>().ok().map(|n| n * factor)
 }
 
+/// The same server URL with another database name.
 fn with_database(url: &str, database: &str) -> String {
-    let (base, params) = url.split_once('?').map_or((url, None), |(b, p)| (b, Some(p)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| i + scheme_end);
-    let mut out = format!("{}/{}", &base[..path_start], database);
-    if let Some(params) = params {
-        out.push('?');
-        out.push_str(params);
-    }
-    out
+    supermarket_testkit::db::with_database(url, database).unwrap_or_else(|_| url.to_owned())
 }

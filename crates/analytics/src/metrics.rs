@@ -1,10 +1,8 @@
-//! The consumer's Prometheus metrics, rendered in the text exposition format
-//! (a few atomic counters: lighter than a metrics registry and exporter).
+//! The consumer's Prometheus metrics (see [`supermarket_http::prometheus`]).
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-const BATCH_BUCKETS: [u64; 7] = [1, 10, 50, 100, 250, 500, 1000];
+use supermarket_http::prometheus::{BatchSizes, counter, gauge};
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -14,20 +12,12 @@ pub struct Metrics {
     pub errors: AtomicU64,
     /// Unix time (ms) when the last batch was committed.
     pub last_commit_unix_ms: AtomicU64,
-    batches: AtomicU64,
-    batch_messages_sum: AtomicU64,
-    batch_buckets: [AtomicU64; BATCH_BUCKETS.len()],
+    batch_sizes: BatchSizes,
 }
 
 impl Metrics {
     pub fn observe_batch(&self, messages: u64) {
-        self.batches.fetch_add(1, Relaxed);
-        self.batch_messages_sum.fetch_add(messages, Relaxed);
-        for (bound, bucket) in BATCH_BUCKETS.iter().zip(&self.batch_buckets) {
-            if messages <= *bound {
-                bucket.fetch_add(1, Relaxed);
-            }
-        }
+        self.batch_sizes.observe(messages);
     }
 
     pub fn render(&self) -> String {
@@ -36,20 +26,9 @@ impl Metrics {
         counter(&mut out, "analytics_duplicate_events_total", "Events received again and ignored (redeliveries, re-publishes).", &self.duplicates);
         counter(&mut out, "analytics_dead_letters_total", "Unreadable messages recorded in dead_letters and acknowledged.", &self.dead_letters);
         counter(&mut out, "analytics_errors_total", "Failed batch applications (retried).", &self.errors);
-        let _ = writeln!(out, "# HELP analytics_batch_size Messages per batch.\n# TYPE analytics_batch_size histogram");
-        for (bound, bucket) in BATCH_BUCKETS.iter().zip(&self.batch_buckets) {
-            let _ = writeln!(out, "analytics_batch_size_bucket{{le=\"{bound}\"}} {}", bucket.load(Relaxed));
-        }
-        let batches = self.batches.load(Relaxed);
-        let _ = writeln!(out, "analytics_batch_size_bucket{{le=\"+Inf\"}} {batches}");
-        let _ = writeln!(out, "analytics_batch_size_sum {}", self.batch_messages_sum.load(Relaxed));
-        let _ = writeln!(out, "analytics_batch_size_count {batches}");
-        let _ = writeln!(out, "# HELP analytics_last_commit_timestamp_seconds When the last batch was committed.\n# TYPE analytics_last_commit_timestamp_seconds gauge");
-        let _ = writeln!(out, "analytics_last_commit_timestamp_seconds {:.3}", self.last_commit_unix_ms.load(Relaxed) as f64 / 1000.0);
+        self.batch_sizes.render(&mut out, "analytics_batch_size", "Messages per batch.");
+        gauge(&mut out, "analytics_last_commit_timestamp_seconds", "When the last batch was committed.",
+              self.last_commit_unix_ms.load(Relaxed) as f64 / 1000.0);
         out
     }
-}
-
-fn counter(out: &mut String, name: &str, help: &str, value: &AtomicU64) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Relaxed));
 }

@@ -18,6 +18,8 @@
 //!   `/docs` (vendored, offline).
 //! - [`server`]: [`bind`], [`with_standard_layers`] (request ids, body limit,
 //!   404/405 problems) and [`serve`] with graceful shutdown.
+//! - [`prometheus`]: counters, gauges and a batch-size histogram in the
+//!   Prometheus text format, for the workers' `/metrics`.
 //! - [`telemetry`]: structured logging (JSON by default) via `tracing`.
 //! - [`shutdown`]: a [`CancellationToken`](tokio_util::sync::CancellationToken)
 //!   cancelled on SIGINT/SIGTERM and passed down explicitly.
@@ -36,6 +38,7 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod problem;
+pub mod prometheus;
 pub mod request_id;
 pub mod server;
 pub mod shutdown;

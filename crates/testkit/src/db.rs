@@ -84,7 +84,7 @@ impl Drop for TestDatabases {
 }
 
 /// The same server URL with another database name.
-fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
+pub fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
     // URL form: postgres://user[:pw]@host[:port]/db[?params]
     let (base, params) = match url.split_once('?') {
         Some((base, params)) => (base, Some(params)),
