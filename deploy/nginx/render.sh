@@ -8,7 +8,6 @@
 #                        A name that resolves to several addresses (docker compose's
 #                        `purchases` service scaled to 3) counts as several replicas.
 #   PRODUCTS_UPSTREAMS   (127.0.0.1:8002)     ANALYTICS_UPSTREAMS (127.0.0.1:8001)
-#   WEB_UPSTREAMS        (127.0.0.1:8005)     the pages and login (`supermarket serve web`)
 #   HTTP_PORT (80; empty: none)  plain HTTP that redirects to HTTPS (keeps /health)
 #   HTTPS_PORT (443)  HTTPS_PUBLIC_PORT (HTTPS_PORT, for redirects)
 #   PLAIN_PORTS          extra plain-HTTP ports serving the same routes as HTTPS ("")
@@ -32,7 +31,6 @@ export NGINX_STATE_DIR="${NGINX_STATE_DIR:-/var/lib/supermarket-nginx}"
 export PURCHASES_SERVERS="$(servers "${PURCHASES_UPSTREAMS:-127.0.0.1:8000}")"
 export PRODUCTS_SERVERS="$(servers "${PRODUCTS_UPSTREAMS:-127.0.0.1:8002}")"
 export ANALYTICS_SERVERS="$(servers "${ANALYTICS_UPSTREAMS:-127.0.0.1:8001}")"
-export WEB_SERVERS="$(servers "${WEB_UPSTREAMS:-127.0.0.1:8005}")"
 HTTP_PORT="${HTTP_PORT-80}"
 export HTTPS_PORT="${HTTPS_PORT:-443}"
 export HTTPS_PUBLIC_PORT="${HTTPS_PUBLIC_PORT:-$HTTPS_PORT}"
@@ -78,6 +76,6 @@ fi
 
 # Only our names are substituted; nginx's $variables stay as they are.
 vars='${NGINX_USER_LINE} ${NGINX_STATE_DIR} ${NGINX_ERROR_LOG} ${NGINX_ACCESS_LOG} ${WRITE_RATE_LIMIT} ${LOGIN_RATE_LIMIT}
-${PURCHASES_SERVERS} ${PRODUCTS_SERVERS} ${ANALYTICS_SERVERS} ${WEB_SERVERS} ${REDIRECT_SERVER} ${HTTPS_PORT} ${PLAIN_LISTEN}
+${PURCHASES_SERVERS} ${PRODUCTS_SERVERS} ${ANALYTICS_SERVERS} ${REDIRECT_SERVER} ${HTTPS_PORT} ${PLAIN_LISTEN}
 ${TLS_CERT} ${TLS_KEY} ${LOGIN_BURST} ${WRITE_BURST}'
 envsubst "$vars" < "$here/nginx.conf.template" > "$out"

@@ -30,16 +30,16 @@ pub enum Command {
 pub enum Serve {
     /// The product catalog API (PRODUCTS_ADDR, default 0.0.0.0:8002).
     Products(supermarket_products::Config),
-    /// The purchases API, the only writer of purchases (PURCHASES_ADDR, default 0.0.0.0:8000).
+    /// The purchases API, the only writer of purchases, with the cashier POS
+    /// page at /pos and the login routes (PURCHASES_ADDR, default 0.0.0.0:8000).
     Purchases(supermarket_purchases::Config),
     /// The outbox relay to NATS JetStream (RELAY_ADDR for health and metrics).
     Relay(supermarket_relay::Config),
     /// The analytics consumer: read models and data lake (CONSUMER_ADDR for health and metrics).
     AnalyticsConsumer(supermarket_analytics::consumer::Config),
-    /// The analytics API (ANALYTICS_ADDR, default 0.0.0.0:8001).
+    /// The analytics API, with the owner dashboard at /dashboard and the
+    /// login routes (ANALYTICS_ADDR, default 0.0.0.0:8001).
     AnalyticsApi(supermarket_analytics::api::Config),
-    /// The POS and dashboard pages and the login routes (WEB_ADDR, default 0.0.0.0:8005).
-    Web(supermarket_web::Config),
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,7 +76,6 @@ impl Command {
                     Serve::Relay(config) => supermarket_relay::run(config, shutdown).await?,
                     Serve::AnalyticsConsumer(config) => supermarket_analytics::consumer::run(config, shutdown).await?,
                     Serve::AnalyticsApi(config) => supermarket_analytics::api::run(config, shutdown).await?,
-                    Serve::Web(config) => supermarket_web::run(config, shutdown).await?,
                 }
                 Ok(ExitCode::SUCCESS)
             }

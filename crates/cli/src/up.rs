@@ -65,13 +65,12 @@ fn database_name(text: &str) -> Result<String, String> {
 }
 
 /// The services, their listening-address variable and port.
-const SERVICES: [(&str, &str, u16); 6] = [
+const SERVICES: [(&str, &str, u16); 5] = [
     ("purchases", "PURCHASES_ADDR", 8000),
     ("analytics-api", "ANALYTICS_ADDR", 8001),
     ("products", "PRODUCTS_ADDR", 8002),
     ("relay", "RELAY_ADDR", 8003),
     ("analytics-consumer", "CONSUMER_ADDR", 8004),
-    ("web", "WEB_ADDR", 8005),
 ];
 
 pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
@@ -156,7 +155,6 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     let products: supermarket_products::Config = settings("products", &shared, &[])?;
     let relay: supermarket_relay::Config = settings("relay", &shared, &[])?;
     let consumer: supermarket_analytics::consumer::Config = settings("analytics-consumer", &shared, &[])?;
-    let web: supermarket_web::Config = settings("web", &shared, &[])?;
     let token = shutdown.clone();
     tasks.spawn(async move { ("purchases", supermarket_purchases::run(purchases, token).await) });
     let token = shutdown.clone();
@@ -167,8 +165,6 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     tasks.spawn(async move { ("relay", supermarket_relay::run(relay, token).await) });
     let token = shutdown.clone();
     tasks.spawn(async move { ("analytics-consumer", supermarket_analytics::consumer::run(consumer, token).await) });
-    let token = shutdown.clone();
-    tasks.spawn(async move { ("web", supermarket_web::run(web, token).await) });
 
     let edge = if args.no_edge { None } else { start_edge(&args, &addresses).await };
 
@@ -434,11 +430,11 @@ async fn wait_for_ports(addresses: &[SocketAddr], limit: Duration, shutdown: &Ca
 
 /// Starts nginx with the repository's edge config (deploy/nginx), rendered
 /// for this machine's ports. `None` (with a message) when nginx or the
-/// template is missing: the services still run, the pages then need a
-/// service that mounts them.
+/// template is missing: the services still run, and the pages are still
+/// served directly (POS on purchases, dashboard on the analytics API).
 async fn start_edge(args: &UpArgs, addresses: &[SocketAddr]) -> Option<ChildServer> {
     let Some(nginx) = find_program("nginx") else {
-        println!("note: nginx is not installed (Debian package `nginx`): no edge; the pages need it to reach the APIs on one origin");
+        println!("note: nginx is not installed (Debian package `nginx`): no edge; the pages are on the services themselves");
         return None;
     };
     let render = Path::new("deploy/nginx/render.sh");
@@ -465,7 +461,6 @@ async fn start_edge(args: &UpArgs, addresses: &[SocketAddr]) -> Option<ChildServ
         .env("PURCHASES_UPSTREAMS", local(0))
         .env("ANALYTICS_UPSTREAMS", local(1))
         .env("PRODUCTS_UPSTREAMS", local(2))
-        .env("WEB_UPSTREAMS", local(5))
         .env("HTTP_PORT", "")
         .env("HTTPS_PORT", args.edge_tls_port.to_string())
         .env("PLAIN_PORTS", args.edge_port.to_string())
@@ -508,7 +503,7 @@ fn print_banner(addresses: &[SocketAddr], edge: Option<(u16, u16)>, credentials:
         println!("  Dashboard (owner)   http://127.0.0.1:{plain}/dashboard");
         println!("  Edge (nginx)        every API below on http://127.0.0.1:{plain} too");
     } else {
-        println!("  Pages (no edge)     {}/pos   {}/dashboard", url(5), url(5));
+        println!("  Pages (no edge)     {}/pos   {}/dashboard", url(0), url(1));
     }
     println!("  Purchases API       {}/api/v1/purchases   docs {}/docs", url(0), url(0));
     println!("  Analytics API       {}/unique-customers   {}/api/v1/analytics/kpis", url(1), url(1));

@@ -1,85 +1,30 @@
 //! The two web pages, served from files embedded in the binary (no build
-//! step, no CDN: they work offline and from a fresh clone).
+//! step, no CDN: they work offline and from a fresh clone). This crate holds
+//! the pages only; the services mount them.
 //!
 //! Module map:
 //! - [`pos_router`]: the cashier POS at `/pos` (cashier role) and its assets
-//!   under `/pos/…` (open).
+//!   under `/pos/…` (open). Mounted by the purchases service.
 //! - [`dashboard_router`]: the owner dashboard at `/dashboard` (owner role)
 //!   and its assets under `/dashboard/…` (open), including the vendored
-//!   Chart.js (`assets/vendor/`, version and licence there).
+//!   Chart.js (`assets/vendor/`, version and licence there). Mounted by the
+//!   analytics API.
 //!
-//! - [`Config`], [`Application`], [`run`]: the pages and the login routes as
-//!   a service of their own (`supermarket serve web`, WEB_ADDR, default
-//!   0.0.0.0:8005), which nginx puts on the same origin as the APIs.
+//! Each of those services also mounts the login routes (`/login`, `/auth/…`);
+//! sessions are signed, not stored, so a login on either is valid on both.
 //!
 //! The pages call same-origin APIs: `/api/v1/products`, `/api/v1/branches`,
-//! `/api/v1/purchases` (POS); `/unique-customers`, `/loyal-customers`,
-//! `/top-products`, `/api/v1/analytics/…` (dashboard); `/auth/…` (both).
-//! Behind nginx those paths go to their services; a service serving a page
-//! directly must answer the paths its page calls.
+//! `/api/v1/purchases` (POS; the purchases service answers all three);
+//! `/unique-customers`, `/loyal-customers`, `/top-products`,
+//! `/api/v1/analytics/…` (dashboard; the analytics API); `/auth/…` (both).
+//! Behind nginx (deploy/nginx) `/pos`, `/login` and `/auth/…` go to the
+//! purchases service, `/dashboard` to the analytics API, `/` to the POS.
 
-use std::net::SocketAddr;
-
-use anyhow::Context as _;
 use axum::Router;
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use supermarket_auth::{Auth, AuthConfig, Role, require};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-
-/// Settings of the pages service: flags that also read the environment.
-#[derive(clap::Args, Debug, Clone)]
-pub struct Config {
-    /// Address to listen on.
-    #[arg(long = "addr", env = "WEB_ADDR", value_name = "WEB_ADDR", default_value = "0.0.0.0:8005")]
-    pub addr: SocketAddr,
-    #[command(flatten)]
-    pub auth: AuthConfig,
-}
-
-/// Both pages, the login routes, `/` (to the POS), `/health` and `/ready`.
-pub fn router(auth: &Auth) -> Router {
-    let router = Router::new()
-        .route("/", get(|| async { Redirect::to("/pos") }))
-        .merge(pos_router(auth))
-        .merge(dashboard_router(auth))
-        .merge(auth.routes())
-        .merge(supermarket_http::health::routes(supermarket_http::Readiness::always()));
-    supermarket_http::with_standard_layers(router, 16 * 1024)
-}
-
-/// A bound pages service (port 0 in tests).
-pub struct Application {
-    listener: TcpListener,
-    router: Router,
-}
-
-impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let auth = Auth::from_config(&config.auth)?;
-        let listener = supermarket_http::bind(config.addr, "WEB_ADDR").await?;
-        Ok(Application { listener, router: router(&auth) })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
-    }
-
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        tracing::info!(port = self.port(), "web pages started");
-        // With the peer address, failed logins are limited per client IP.
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown.cancelled_owned()).await.context("web server failed")
-    }
-}
-
-/// `supermarket serve web`.
-pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    supermarket_http::telemetry::init();
-    Application::build(config).await?.run_until_stopped(shutdown).await
-}
+use supermarket_auth::{Auth, Role, require};
 
 /// One embedded file: its bytes and media type.
 #[derive(Clone, Copy)]

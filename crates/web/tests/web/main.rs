@@ -1,6 +1,8 @@
-//! Tests of the pages: routing and roles (`pages`, in process), and the
-//! whole system driven through Debian's headless Chromium behind Debian's
-//! nginx with the repository's edge config (`browser`).
+//! Tests of the pages: routing and roles (`pages`, in process); the nginx
+//! edge with the repository's config in front of the real services, which
+//! serve the pages (`edge`: the POS and login from purchases, the dashboard
+//! from the analytics API); and the whole system driven through Debian's
+//! headless Chromium behind that edge (`browser`). `stack` starts them.
 
 mod browser;
 mod edge;

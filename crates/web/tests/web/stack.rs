@@ -1,6 +1,8 @@
 //! The whole system for a browser test, in this process and on real
 //! servers: fresh databases, unique NATS names, every service on a free
-//! port, nginx rendered from deploy/nginx, chromedriver.
+//! port, nginx rendered from deploy/nginx, chromedriver. The pages come from
+//! the services that mount them: the POS and the login routes from the
+//! purchases service, the dashboard from the analytics API.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -80,6 +82,9 @@ pub struct Stack {
     pub edge: String,
     shared: Vec<(&'static str, String)>,
     pub purchases_port: u16,
+    pub analytics_port: u16,
+    pub products_port: u16,
+    access_log: PathBuf,
     purchases: Option<(CancellationToken, JoinHandle<()>)>,
     services: Vec<(CancellationToken, JoinHandle<()>)>,
     _nginx: Guard,
@@ -166,12 +171,6 @@ impl Stack {
         let consumer: supermarket_analytics::consumer::Config = settings(&with, &[]);
         services.push(spawn(|t| tokio::spawn(async move { supermarket_analytics::consumer::run(consumer, t).await.expect("consumer runs") })));
 
-        let mut with = shared.clone();
-        with.push(port0("WEB_ADDR"));
-        let web = supermarket_web::Application::build(settings(&with, &[])).await.expect("web starts");
-        let web_port = web.port();
-        services.push(spawn(|t| tokio::spawn(async move { web.run_until_stopped(t).await.expect("web runs") })));
-
         let purchases_port = free_port();
         let edge_port = free_port();
         let tls_port = free_port();
@@ -184,7 +183,6 @@ impl Stack {
             .env("PURCHASES_UPSTREAMS", format!("127.0.0.1:{purchases_port}"))
             .env("PRODUCTS_UPSTREAMS", format!("127.0.0.1:{products_port}"))
             .env("ANALYTICS_UPSTREAMS", format!("127.0.0.1:{analytics_port}"))
-            .env("WEB_UPSTREAMS", format!("127.0.0.1:{web_port}"))
             .env("HTTP_PORT", "")
             .env("HTTPS_PORT", tls_port.to_string())
             .env("PLAIN_PORTS", edge_port.to_string())
@@ -213,6 +211,9 @@ impl Stack {
             edge: format!("http://127.0.0.1:{edge_port}"),
             shared,
             purchases_port,
+            analytics_port,
+            products_port,
+            access_log: dir.0.join("access.log"),
             purchases: None,
             services,
             _nginx: nginx,
@@ -247,6 +248,22 @@ impl Stack {
         if let Some((token, handle)) = self.purchases.take() {
             token.cancel();
             handle.await.expect("purchases stops cleanly");
+        }
+    }
+
+    /// The upstream port nginx sent the last request for `uri` to, from its
+    /// access log (`None`: not proxied, e.g. answered by nginx itself). nginx
+    /// writes the line once the response is sent, so this waits a little.
+    pub async fn upstream_port(&self, uri: &str) -> Option<u16> {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let log = std::fs::read_to_string(&self.access_log).unwrap_or_default();
+            let entry = log.lines().rev().filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok()).find(|entry| entry["uri"] == uri);
+            match entry {
+                Some(entry) => return entry["upstream"].as_str()?.rsplit(':').next()?.parse().ok(),
+                None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+                None => panic!("no access log line for {uri}"),
+            }
         }
     }
 
