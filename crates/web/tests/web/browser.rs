@@ -124,8 +124,8 @@ async fn a_cashier_sells_the_owner_sees_it_and_offline_sales_are_kept() {
     .await;
     let shown_after = sold_at.elapsed();
     eprintln!("dashboard showed the new sale {:.2} s after it was made", shown_after.as_secs_f64());
-    // The page polls every 2 s; the margin absorbs a loaded 2-core CI machine.
-    assert!(shown_after <= Duration::from_secs(5), "live within the 2 s poll plus the pipeline: {shown_after:?}");
+    // The page polls every second; the pipeline takes well under one.
+    assert!(shown_after <= Duration::from_secs(2), "the dashboard shows a sale within 2 s: {shown_after:?}");
     if let Some(dir) = screenshots_dir() {
         browser.set_window_size(1360, 1300).await.expect("a taller window for the whole dashboard");
         tokio::time::sleep(Duration::from_millis(2500)).await;
