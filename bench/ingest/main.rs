@@ -202,9 +202,10 @@ fn rss_kib(pid: u32, field: &str) -> Option<u64> {
     status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
 }
 
-async fn wrk_level(port: u16, concurrency: u32, seconds: u64, threads: u32) -> anyhow::Result<(u64, f64, [f64; 4], u64)> {
+async fn wrk_level(port: u16, concurrency: u32, seconds: u64, threads: u32, token: &str) -> anyhow::Result<(u64, f64, [f64; 4], u64)> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/ingest/purchases.lua");
     let output = tokio::process::Command::new("wrk")
+        .env("BENCH_CASHIER_TOKEN", token)
         .args(["-t", &threads.min(concurrency).to_string(), "-c", &concurrency.to_string(), "-d", &format!("{seconds}s"), "--timeout", "10s", "-s"])
         .arg(&script)
         .arg(format!("http://127.0.0.1:{port}"))
@@ -236,8 +237,14 @@ async fn all(args: AllArgs) -> anyhow::Result<()> {
         let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
         probe.local_addr()?.port()
     };
+    // Access control stays on, as in production: every sale carries the
+    // cashier's bearer token (tokens made for this run only).
+    let owner_token = format!("owner-{}", uuid::Uuid::new_v4().simple());
+    let cashier_token = format!("cashier-{}", uuid::Uuid::new_v4().simple());
     let mut service = tokio::process::Command::new(std::env::current_exe()?)
         .arg("serve")
+        .env("OWNER_TOKEN", &owner_token)
+        .env("CASHIER_TOKEN", &cashier_token)
         .env("DATABASE_URL", &url)
         .env("PURCHASES_ADDR", format!("127.0.0.1:{port}"))
         .env("PURCHASES_WRITERS", args.writers.to_string())
@@ -273,7 +280,7 @@ async fn all(args: AllArgs) -> anyhow::Result<()> {
             })
         };
         let (created, secs, [p50, p90, p99, max], errors) = if use_wrk {
-            wrk_level(port, concurrency, args.seconds, args.wrk_threads).await?
+            wrk_level(port, concurrency, args.seconds, args.wrk_threads, &cashier_token).await?
         } else {
             let report = supermarket_simulator::simulate(
                 supermarket_simulator::Args {
@@ -282,7 +289,7 @@ async fn all(args: AllArgs) -> anyhow::Result<()> {
                     rate: 0,
                     duration: args.seconds,
                     concurrency,
-                    token: None,
+                    token: Some(cashier_token.clone()),
                     returning_share: 0.3,
                     retry_share: 0.0,
                     invalid_share: 0.0,

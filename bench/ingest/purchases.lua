@@ -6,6 +6,8 @@ local products = {"milk", "eggs", "bread", "milk", "eggs", "bread", "chicken", "
                   "toilet paper", "cereal", "cheese", "yogurt", "orange juice"}
 local branches = {"SMKT001", "SMKT002", "SMKT003"}
 local customers = {}
+-- The cashier's token, handed over by the driver (the service checks it on every sale).
+local authorization = "Bearer " .. (os.getenv("BENCH_CASHIER_TOKEN") or "")
 
 local function uuid4()
   local template = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"
@@ -42,7 +44,8 @@ function request()
   end
   local body = '{"branch_id":"' .. branches[math.random(#branches)] .. '"' .. customer ..
                ',"items":[' .. table.concat(items, ",") .. ']}'
-  local headers = {["Content-Type"] = "application/json", ["Idempotency-Key"] = uuid4()}
+  local headers = {["Content-Type"] = "application/json", ["Idempotency-Key"] = uuid4(),
+                   ["Authorization"] = authorization}
   return wrk.format("POST", "/api/v1/purchases", headers, body)
 end
 
