@@ -118,6 +118,13 @@ async fn the_edge_routes_tags_requests_limits_logins_and_reports_a_down_service(
     assert_eq!(pos.headers()["content-type"], "application/problem+json");
     let dashboard = http.get(format!("{edge}/dashboard")).bearer_auth(OWNER).send().await.expect("dashboard while purchases is down");
     assert_eq!(dashboard.status(), StatusCode::OK, "the dashboard does not depend on the purchases service");
+    // ... and the owner can still sign in: the login routes fall back to the analytics API.
+    let login = http.get(format!("{edge}/login")).send().await.expect("login page while purchases is down");
+    assert_eq!(login.status(), StatusCode::OK, "the login page is served by the analytics API");
+    assert!(login.text().await.expect("login page").contains("<form"), "a login form");
+    assert_eq!(stack.upstream_port("/login").await, Some(analytics));
+    let whoami = http.get(format!("{edge}/auth/whoami")).bearer_auth(OWNER).send().await.expect("whoami while purchases is down");
+    assert_eq!(whoami.status(), StatusCode::OK);
 
     stack.stop().await;
 }
