@@ -91,7 +91,12 @@ pub async fn create_purchase(State(state): State<AppState>, headers: HeaderMap, 
     params(("Idempotency-Key" = Option<String>, Header, format = Uuid, description = "Client-generated UUID making retries safe")),
     responses(
         (status = 201, description = "Stored (or replayed)", body = Receipt),
-        (status = 422, description = "Breaks a rule", body = Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "Malformed JSON or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotency-Key reused with a different request", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (see Retry-After)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_purchase_seed(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<SeedPurchaseRequest>) -> Result<Response, ApiError> {
     record(&state, &headers, Order::try_from(body)?).await
 }

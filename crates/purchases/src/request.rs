@@ -35,7 +35,7 @@ pub struct PurchaseRequest {
     pub customer_id: Option<String>,
     /// Products by name, by id, or as `{"product": ..., "quantity": 1}`;
     /// each product at most once, quantity exactly 1.
-    #[schema(value_type = Vec<BasketItem>, example = json!(["milk", 2, {"product": "eggs", "quantity": 1}]))]
+    #[schema(value_type = Vec<BasketItem>, min_items = 1, example = json!(["milk", 2, {"product": "eggs", "quantity": 1}]))]
     pub items: Vec<Value>,
 }
 
