@@ -34,28 +34,62 @@ pub struct PurchaseCreated {
 impl PurchaseCreated {
     pub const EVENT_TYPE: &'static str = "purchase.created";
     pub const SCHEMA_VERSION: u32 = 1;
+
+    /// The event announcing a purchase, in the current schema: its id is the
+    /// purchase id (deduplication keys on it) and its total is the sum of
+    /// its items.
+    pub fn new(
+        purchase_id: Uuid,
+        branch_id: impl Into<String>,
+        customer_id: Uuid,
+        purchased_at: DateTime<Utc>,
+        items: Vec<EventItem>,
+    ) -> PurchaseCreated {
+        PurchaseCreated {
+            event_id: purchase_id,
+            event_type: Self::EVENT_TYPE.to_owned(),
+            schema_version: Self::SCHEMA_VERSION,
+            purchase_id,
+            branch_id: branch_id.into(),
+            customer_id,
+            purchased_at,
+            total_cents: items.iter().map(|item| item.unit_price_cents).sum(),
+            items,
+        }
+    }
 }
 
 impl From<&Purchase> for PurchaseCreated {
     fn from(purchase: &Purchase) -> PurchaseCreated {
-        PurchaseCreated {
-            event_id: purchase.id().0,
-            event_type: Self::EVENT_TYPE.to_owned(),
-            schema_version: Self::SCHEMA_VERSION,
-            purchase_id: purchase.id().0,
-            branch_id: purchase.branch().as_str().to_owned(),
-            customer_id: purchase.customer().0,
-            purchased_at: purchase.purchased_at(),
-            items: purchase
-                .items()
-                .iter()
-                .map(|item| EventItem {
-                    product_id: item.product_id.0,
-                    product_name: item.name.clone(),
-                    unit_price_cents: item.unit_price.cents(),
-                })
-                .collect(),
-            total_cents: purchase.total().cents(),
-        }
+        let items = purchase
+            .items()
+            .iter()
+            .map(|item| EventItem {
+                product_id: item.product_id.0,
+                product_name: item.name.clone(),
+                unit_price_cents: item.unit_price.cents(),
+            })
+            .collect();
+        PurchaseCreated::new(purchase.id().0, purchase.branch().as_str(), purchase.customer().0, purchase.purchased_at(), items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_keyed_by_its_purchase_and_totals_its_items() {
+        let purchase_id = Uuid::now_v7();
+        let items = vec![
+            EventItem { product_id: 1, product_name: "milk".into(), unit_price_cents: 150 },
+            EventItem { product_id: 3, product_name: "eggs".into(), unit_price_cents: 300 },
+        ];
+        let event = PurchaseCreated::new(purchase_id, "SMKT001", Uuid::new_v4(), Utc::now(), items);
+        assert_eq!(event.event_id, purchase_id);
+        assert_eq!(event.purchase_id, purchase_id);
+        assert_eq!(event.event_type, "purchase.created");
+        assert_eq!(event.schema_version, 1);
+        assert_eq!(event.total_cents, 450);
     }
 }

@@ -128,18 +128,9 @@ mod tests {
     use supermarket_domain::EventItem;
 
     fn event() -> PurchaseCreated {
-        let id = uuid_like(1);
-        PurchaseCreated {
-            event_id: id,
-            event_type: PurchaseCreated::EVENT_TYPE.into(),
-            schema_version: PurchaseCreated::SCHEMA_VERSION,
-            purchase_id: id,
-            branch_id: "SMKT001".into(),
-            customer_id: uuid_like(2),
-            purchased_at: chrono::DateTime::from_timestamp(1_746_000_000, 0).expect("a time"),
-            items: vec![EventItem { product_id: 1, product_name: "milk".into(), unit_price_cents: 150 }],
-            total_cents: 150,
-        }
+        let at = chrono::DateTime::from_timestamp(1_746_000_000, 0).expect("a time");
+        let items = vec![EventItem { product_id: 1, product_name: "milk".into(), unit_price_cents: 150 }];
+        PurchaseCreated::new(uuid_like(1), "SMKT001", uuid_like(2), at, items)
     }
 
     fn uuid_like(n: u128) -> uuid::Uuid {

@@ -29,17 +29,8 @@ fn event(i: usize) -> PurchaseCreated {
         .take(2 + i % 3)
         .map(|&(product_id, name, price)| EventItem { product_id, product_name: name.to_owned(), unit_price_cents: price })
         .collect();
-    PurchaseCreated {
-        event_id: id,
-        event_type: PurchaseCreated::EVENT_TYPE.to_owned(),
-        schema_version: PurchaseCreated::SCHEMA_VERSION,
-        purchase_id: id,
-        branch_id: ["SMKT001", "SMKT002", "SMKT003"][i % 3].to_owned(),
-        customer_id: uuid::Uuid::new_v4(),
-        purchased_at: chrono::Utc::now() - chrono::Duration::seconds((i % 86_400) as i64),
-        total_cents: items.iter().map(|item| item.unit_price_cents).sum(),
-        items,
-    }
+    let at = chrono::Utc::now() - chrono::Duration::seconds((i % 86_400) as i64);
+    PurchaseCreated::new(id, ["SMKT001", "SMKT002", "SMKT003"][i % 3], uuid::Uuid::new_v4(), at, items)
 }
 
 #[tokio::main]

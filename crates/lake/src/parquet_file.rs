@@ -220,21 +220,11 @@ mod tests {
     use supermarket_domain::event::EventItem;
 
     fn event(branch: &str, at: &str) -> PurchaseCreated {
-        let id = uuid::Uuid::new_v4();
-        PurchaseCreated {
-            event_id: id,
-            event_type: PurchaseCreated::EVENT_TYPE.to_owned(),
-            schema_version: PurchaseCreated::SCHEMA_VERSION,
-            purchase_id: id,
-            branch_id: branch.to_owned(),
-            customer_id: uuid::Uuid::new_v4(),
-            purchased_at: at.parse().unwrap(),
-            items: vec![
-                EventItem { product_id: 1, product_name: "milk".into(), unit_price_cents: 150 },
-                EventItem { product_id: 2, product_name: "eggs".into(), unit_price_cents: 300 },
-            ],
-            total_cents: 450,
-        }
+        let items = vec![
+            EventItem { product_id: 1, product_name: "milk".into(), unit_price_cents: 150 },
+            EventItem { product_id: 2, product_name: "eggs".into(), unit_price_cents: 300 },
+        ];
+        PurchaseCreated::new(uuid::Uuid::new_v4(), branch, uuid::Uuid::new_v4(), at.parse().unwrap(), items)
     }
 
     #[test]

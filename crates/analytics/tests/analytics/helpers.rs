@@ -63,21 +63,11 @@ pub const BREAD: (i32, &str, i64) = (2, "bread", 200);
 pub const EGGS: (i32, &str, i64) = (3, "eggs", 300);
 
 pub fn event(customer: Uuid, branch: &str, at: &str, items: &[(i32, &str, i64)]) -> PurchaseCreated {
-    let id = Uuid::now_v7();
-    PurchaseCreated {
-        event_id: id,
-        event_type: PurchaseCreated::EVENT_TYPE.into(),
-        schema_version: PurchaseCreated::SCHEMA_VERSION,
-        purchase_id: id,
-        branch_id: branch.into(),
-        customer_id: customer,
-        purchased_at: at.parse::<DateTime<Utc>>().expect("an RFC 3339 time"),
-        items: items
-            .iter()
-            .map(|(product_id, name, cents)| EventItem { product_id: *product_id, product_name: (*name).into(), unit_price_cents: *cents })
-            .collect(),
-        total_cents: items.iter().map(|i| i.2).sum(),
-    }
+    let items = items
+        .iter()
+        .map(|(product_id, name, cents)| EventItem { product_id: *product_id, product_name: (*name).into(), unit_price_cents: *cents })
+        .collect();
+    PurchaseCreated::new(Uuid::now_v7(), branch, customer, at.parse::<DateTime<Utc>>().expect("an RFC 3339 time"), items)
 }
 
 /// Publishes with `Nats-Msg-Id` (as the relay does).

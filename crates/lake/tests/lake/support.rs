@@ -34,17 +34,7 @@ pub fn purchase(branch: &str, at: DateTime<Utc>, salt: usize) -> PurchaseCreated
             unit_price_cents: price,
         })
         .collect();
-    PurchaseCreated {
-        event_id: id,
-        event_type: PurchaseCreated::EVENT_TYPE.to_owned(),
-        schema_version: PurchaseCreated::SCHEMA_VERSION,
-        purchase_id: id,
-        branch_id: branch.to_owned(),
-        customer_id: uuid::Uuid::new_v4(),
-        total_cents: items.iter().map(|item| item.unit_price_cents).sum(),
-        items,
-        purchased_at: at,
-    }
+    PurchaseCreated::new(id, branch, uuid::Uuid::new_v4(), at, items)
 }
 
 /// `n` purchases spread over the three branches and the given days.
