@@ -117,6 +117,9 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked cargo-nextest
 fi
 
+log "checking tracked files for secrets"
+scripts/check-secrets.sh
+
 if [ -x deploy/check.sh ]; then
     log "checking the nginx config and the compose file"
     deploy/check.sh
