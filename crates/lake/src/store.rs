@@ -43,6 +43,10 @@ impl LakeStore {
         if bucket.is_empty() {
             bail!("LAKE_URL {url:?} names no bucket: use s3://bucket/prefix");
         }
+        // object_store's HTTP client is built without a TLS crypto provider
+        // of its own (see the workspace Cargo.toml): use ring. Installing
+        // twice is harmless, so the result is ignored.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let store = builder
             .with_bucket_name(bucket)
             .build()
