@@ -83,7 +83,9 @@ impl CatalogCache {
 
 /// A dedicated connection that `LISTEN`s on `channel`; each notification
 /// becomes a unit message. The receiver ends when the connection does.
-async fn listen(url: &str, channel: &str) -> anyhow::Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<()>)> {
+/// `channel` is written into the statement (LISTEN takes no parameters): a
+/// `&'static str`, an identifier from the code, never input.
+async fn listen(url: &str, channel: &'static str) -> anyhow::Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<()>)> {
     let config = supermarket_storage::pool::parse_url(url, "DATABASE_URL")?;
     let (client, mut connection) = config.connect(NoTls).await.context("cannot open the LISTEN connection")?;
     let (sender, receiver) = mpsc::unbounded_channel();

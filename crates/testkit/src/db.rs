@@ -57,6 +57,11 @@ impl TestDatabases {
         self.oltp().await.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
     }
 
+    /// [`oltp_count`](Self::oltp_count) with `$1, $2, ...` parameters.
+    pub async fn oltp_count_with(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
+        self.oltp().await.query_one(sql, params).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+    }
+
     /// Runs a query that returns one bigint, on analytics.
     pub async fn analytics_count(&self, sql: &str) -> i64 {
         self.analytics().await.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)

@@ -28,12 +28,15 @@ async fn a_sale_is_stored_with_items_and_an_outbox_row() {
     assert!((chrono::Utc::now() - at.to_utc()).num_seconds().abs() < 60);
     assert!(receipt["purchased_at"].as_str().unwrap().ends_with('Z'));
 
-    let stored = format!("SELECT count(*) FROM purchases WHERE id = '{id}' AND total_cents = 750 AND source = 'pos' AND branch_id = 'SMKT002'");
-    assert_eq!(app.count(&stored).await, 1);
-    assert_eq!(app.count(&format!("SELECT count(*) FROM purchase_items WHERE purchase_id = '{id}'")).await, 3);
-    assert_eq!(app.count(&format!("SELECT sum(unit_price_cents)::int8 FROM purchase_items WHERE purchase_id = '{id}'")).await, 750);
-    assert_eq!(app.count(&format!("SELECT count(*) FROM outbox WHERE event_id = '{id}' AND event_type = 'purchase.created'")).await, 1);
-    assert_eq!(app.count(&format!("SELECT count(*) FROM customers WHERE id = '{customer}'")).await, 1);
+    let (id, customer) = (id.parse::<uuid::Uuid>().unwrap(), customer.parse::<uuid::Uuid>().unwrap());
+    let db = &app.db;
+    let count = |sql: &'static str, id: uuid::Uuid| async move { db.oltp_count_with(sql, &[&id]).await };
+    let stored = "SELECT count(*) FROM purchases WHERE id = $1 AND total_cents = 750 AND source = 'pos' AND branch_id = 'SMKT002'";
+    assert_eq!(count(stored, id).await, 1);
+    assert_eq!(count("SELECT count(*) FROM purchase_items WHERE purchase_id = $1", id).await, 3);
+    assert_eq!(count("SELECT sum(unit_price_cents)::int8 FROM purchase_items WHERE purchase_id = $1", id).await, 750);
+    assert_eq!(count("SELECT count(*) FROM outbox WHERE event_id = $1 AND event_type = 'purchase.created'", id).await, 1);
+    assert_eq!(count("SELECT count(*) FROM customers WHERE id = $1", customer).await, 1);
 
     // The receipt can be read back, identical.
     let again = app.get(&format!("/api/v1/purchases/{id}")).await;
@@ -46,9 +49,8 @@ async fn without_a_customer_the_server_assigns_one() {
     let app = spawn_app().await;
     let answer = app.post("/api/v1/purchases", &json!({"branch_id": "SMKT001", "items": ["milk"]}), None).await;
     assert_eq!(answer.status, 201);
-    let customer = answer.body["customer_id"].as_str().unwrap();
-    assert!(uuid::Uuid::parse_str(customer).is_ok());
-    assert_eq!(app.count(&format!("SELECT count(*) FROM customers WHERE id = '{customer}'")).await, 1);
+    let customer = uuid::Uuid::parse_str(answer.body["customer_id"].as_str().unwrap()).expect("a UUID");
+    assert_eq!(app.db.oltp_count_with("SELECT count(*) FROM customers WHERE id = $1", &[&customer]).await, 1);
 }
 
 #[tokio::test]

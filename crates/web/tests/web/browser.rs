@@ -95,7 +95,8 @@ async fn a_cashier_sells_the_owner_sees_it_and_offline_sales_are_kept() {
     let receipt = browser.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#receipt-id")).await.expect("a receipt");
     let purchase_id = receipt.text().await.expect("receipt id");
     assert_eq!(purchase_id.len(), UUID_LEN, "the receipt shows the purchase id: {purchase_id}");
-    let stored = stack.count(&format!("SELECT count(*) FROM purchases WHERE id = '{purchase_id}' AND branch_id = 'SMKT002' AND total_cents = 350")).await;
+    let id: uuid::Uuid = purchase_id.parse().expect("the receipt id is a UUID");
+    let stored = stack.db.oltp_count_with("SELECT count(*) FROM purchases WHERE id = $1 AND branch_id = 'SMKT002' AND total_cents = 350", &[&id]).await;
     assert_eq!(stored, 1, "the sale is stored once, as shown");
     if let Some(dir) = screenshots_dir() {
         std::fs::create_dir_all(&dir).expect("screenshots dir");
