@@ -30,14 +30,19 @@ FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl openssl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --home-dir /app --create-home --shell /usr/sbin/nologin supermarket \
- && install -d -o supermarket -g supermarket /lake
+ && groupadd --system --gid 10001 supermarket \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /app --create-home --shell /usr/sbin/nologin supermarket \
+ && install -d -o 10001 -g 10001 /lake /secrets /nats-data
 COPY --from=build /usr/local/bin/supermarket /usr/local/bin/supermarket
 COPY deploy/docker/entrypoint.sh /usr/local/bin/entrypoint
 COPY deploy/docker/init-secrets.sh /usr/local/bin/init-secrets
-COPY --chown=supermarket:supermarket data /app/data
+# Owned by root: the services read the CSV files, never change them.
+COPY data /app/data
 WORKDIR /app
-USER supermarket
+# Numeric, so that a runtime can check it is not root without reading /etc/passwd.
+# /lake, /secrets and /nats-data belong to this user: an empty named volume
+# mounted there takes that ownership, so no container needs root to write it.
+USER 10001:10001
 ENV LOG_FORMAT=json
 ENTRYPOINT ["entrypoint"]
 CMD ["--help"]

@@ -2,7 +2,8 @@
 # Static checks of the deployment files (no Docker engine needed):
 #   1. the nginx template renders and `nginx -t` accepts it (one and three
 #      purchases replicas, extra plain ports);
-#   2. compose.yaml is valid (`docker-compose config -q`);
+#   2. compose.yaml is valid (`docker-compose config -q`), and no container
+#      runs as root (deploy/check-containers.py);
 #   3. the shell scripts parse, and the Dockerfile's dependency skeleton is a
 #      valid cargo workspace.
 # Installs Debian's nginx, openssl and docker-compose when missing (as root).
@@ -42,6 +43,21 @@ render_and_test three HTTP_PORT=18081 HTTPS_PORT=18444 PLAIN_PORTS="18000 18001"
 
 docker-compose -f compose.yaml config -q
 log "compose.yaml ok"
+
+# No container runs as root (deploy/check-containers.py says what it checks).
+# It needs PyYAML: the python3 on PATH, docker-compose's own interpreter, or Debian's.
+yaml_python=
+for candidate in python3 "$(sed -n '1s/^#! *//p' "$(command -v docker-compose)" 2>/dev/null)" /usr/bin/python3; do
+    if [ -n "$candidate" ] && $candidate -c 'import yaml' 2>/dev/null; then yaml_python=$candidate; break; fi
+done
+if [ -z "$yaml_python" ]; then
+    [ "$(id -u)" = 0 ] || { log "missing: python3-yaml (Debian package); install it and re-run"; exit 1; }
+    log "installing python3-yaml"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-yaml >/dev/null
+    yaml_python=/usr/bin/python3
+fi
+docker-compose -f compose.yaml config | $yaml_python deploy/check-containers.py Dockerfile
+log "no container runs as root (Dockerfile USER, compose users, capabilities, read-only app containers)"
 
 for script in deploy/nginx/*.sh deploy/docker/*.sh; do sh -n "$script"; done
 for script in deploy/*.sh; do bash -n "$script"; done
