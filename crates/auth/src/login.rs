@@ -78,16 +78,12 @@ async fn login(State(auth): State<Auth>, request: Request) -> Response {
     let input = if is_json {
         match Json::<LoginInput>::from_request(request, &()).await {
             Ok(Json(input)) => input,
-            Err(rejection) => {
-                return problem::problem(StatusCode::BAD_REQUEST, "bad-login-request", "Malformed login request", &rejection.body_text());
-            }
+            Err(rejection) => return unreadable_login(rejection.status(), &rejection.body_text()),
         }
     } else {
         match Form::<LoginInput>::from_request(request, &()).await {
             Ok(Form(input)) => input,
-            Err(rejection) => {
-                return problem::problem(StatusCode::BAD_REQUEST, "bad-login-request", "Malformed login request", &rejection.body_text());
-            }
+            Err(rejection) => return unreadable_login(rejection.status(), &rejection.body_text()),
         }
     };
     let next = input.next.as_deref();
@@ -131,6 +127,16 @@ async fn login(State(auth): State<Auth>, request: Request) -> Response {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// A login body that could not be read: 413 when it is over the service's
+/// body limit (as every other endpoint answers), else 400.
+fn unreadable_login(status: StatusCode, detail: &str) -> Response {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        problem::problem(status, "body-too-large", "Request body too large", "the request body exceeds this endpoint's size limit")
+    } else {
+        problem::problem(StatusCode::BAD_REQUEST, "bad-login-request", "Malformed login request", detail)
+    }
 }
 
 async fn logout(headers: HeaderMap) -> Response {

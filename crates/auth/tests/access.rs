@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::http::{Request, StatusCode, header};
 use axum::routing::get;
 use http_body_util::BodyExt;
@@ -174,4 +174,24 @@ async fn open_mode_lets_everything_through() {
     let app = app(&Auth::from_config(&config).unwrap());
     assert_eq!(app.clone().oneshot(get_with("/owner", None)).await.unwrap().status(), StatusCode::OK);
     assert_eq!(app.oneshot(get_with("/cashier", Some("Bearer whatever"))).await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_oversized_login_is_a_413_not_a_400() {
+    // The services put a body limit on every route, the login routes included.
+    let app = app(&auth()).layer(DefaultBodyLimit::max(1024));
+    let padding = "x".repeat(4096);
+    for (content_type, body) in [
+        ("application/json", format!(r#"{{"token":"{CASHIER}","next":"/{padding}"}}"#)),
+        ("application/x-www-form-urlencoded", format!("token={CASHIER}&next=%2F{padding}")),
+    ] {
+        let request = Request::post("/auth/login").header(header::CONTENT_TYPE, content_type).body(Body::from(body)).unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{content_type}");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(json(response).await["type"], "/problems/body-too-large");
+    }
+    // Under the limit, still a 400 when malformed.
+    let request = Request::post("/auth/login").header(header::CONTENT_TYPE, "application/json").body(Body::from("{")).unwrap();
+    assert_eq!(app.oneshot(request).await.unwrap().status(), StatusCode::BAD_REQUEST);
 }
