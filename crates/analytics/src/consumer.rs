@@ -250,9 +250,10 @@ impl Application {
         let router = router(self.pool.clone(), self.nats_client.clone(), metrics);
         let server = tokio::spawn(supermarket_http::serve(self.listener, router, shutdown.clone()));
         // The lake sink has its own durable consumer and progress: it shares
-        // only the process, the NATS settings and the analytics pool. If it
-        // stops with an error, the whole process stops (and is restarted)
-        // rather than run on silently without a lake.
+        // only the process, the NATS settings and the analytics pool. It
+        // starts itself over after transient failures (a database or broker
+        // restart); if it still stops with an error (one no retry can fix),
+        // the whole process stops rather than run on silently without a lake.
         let lake_shutdown = shutdown.clone();
         let lake = tokio::spawn(async move {
             let result = supermarket_lake::run_sink(self.lake, self.nats, self.pool, lake_shutdown.clone()).await;

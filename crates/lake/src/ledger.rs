@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use object_store::path::Path;
 use uuid::Uuid;
 
@@ -36,6 +36,21 @@ impl BatchRecord {
         self.seqs.last().unwrap_or(0)
     }
 }
+
+/// The stream is not the one the lake's progress was made on (it was
+/// deleted and created again, so its sequence numbers start over). Retrying
+/// cannot help: a person has to decide what to do with the lake. The error
+/// [`Ledger::load`] returns carries this marker under its explanation.
+#[derive(Debug)]
+pub struct StreamMismatch;
+
+impl std::fmt::Display for StreamMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the stream's sequence numbers started over")
+    }
+}
+
+impl std::error::Error for StreamMismatch {}
 
 /// What the log says at start-up.
 #[derive(Debug)]
@@ -115,13 +130,14 @@ impl Ledger {
             .context("cannot read the lake's progress")?;
         let (known_stream, known_created): (String, String) = (row.get(0), row.get(1));
         if known_stream != stream || known_created != stream_created {
-            bail!(
+            let explanation = anyhow!(
                 "the lake sink {sink:?} has progress on stream {known_stream:?} created {known_created}, \
                  but the stream is now {stream:?} created {stream_created}: its sequence numbers are not comparable. \
                  Move the lake's files away and delete the sink's rows (DELETE FROM lake_events WHERE sink = '{sink}'; \
                  DELETE FROM lake_batches WHERE sink = '{sink}'; DELETE FROM lake_progress WHERE sink = '{sink}') to start over, or use another LAKE_CONSUMER_NAME",
                 sink = self.sink
             );
+            return Err(anyhow::Error::new(StreamMismatch).context(explanation));
         }
         let done = self.ranges("SELECT lower(r), upper(r) FROM lake_progress p, unnest(p.done) r WHERE p.sink = $1", None).await?;
 

@@ -55,9 +55,11 @@
 //! on a connection it keeps for its whole life and on which it records
 //! every step. A second process started with the same name stands by, idle,
 //! and takes over when the first one's connection goes. A sink that loses
-//! its connection loses the lock and can no longer record anything, so it
-//! stops with an error; files it may still put belong to a batch the next
-//! sink redoes identically.
+//! its connection loses the lock and can no longer record anything, so that
+//! attempt stops; files it may still put belong to a batch the next attempt
+//! (or the standby) redoes identically. [`run_sink`] then starts over after
+//! a pause, as a restarted process would: a database or broker restart costs
+//! a pause, not the process.
 //!
 //! The progress is tied to the stream's creation time: if the stream is
 //! deleted and recreated, its sequences restart at 1 and the sink refuses
@@ -78,14 +80,31 @@ pub use seqset::SeqSet;
 pub use sink::run_sink_on;
 pub use store::LakeStore;
 
+use std::time::{Duration, Instant};
+
 use tokio_util::sync::CancellationToken;
+
+/// First pause before the sink starts over after a failure; it doubles
+/// while failures repeat, up to [`MAX_RESTART_PAUSE`].
+const FIRST_RESTART_PAUSE: Duration = Duration::from_millis(250);
+const MAX_RESTART_PAUSE: Duration = Duration::from_secs(30);
+/// An attempt that ran this long before failing counts as healthy: the next
+/// pause is the first one again.
+const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
 /// Runs the lake sink until `shutdown` is cancelled: opens the lake named by
 /// `LAKE_URL`, waits for the sink's lock, finishes any batch a previous run
 /// left unfinished, then writes rolls of events. On shutdown it writes the
-/// roll in hand and returns `Ok`. It returns an error when the lake, the
-/// analytics database or NATS cannot be used at all; the caller should then
-/// exit non-zero and be restarted: nothing is lost (see the crate docs).
+/// roll in hand and returns `Ok`.
+///
+/// When an attempt fails (the analytics database or NATS restarted, the
+/// connection holding the lock dropped, the object store failed), the sink
+/// starts over after a pause, exactly as a restarted process would: its
+/// state lives in the intent log and the stream, so nothing is lost or
+/// written twice, and the process (with the read-model consumer beside it)
+/// keeps running. Only an error no retry can fix is returned: a lake that
+/// cannot be opened, or a stream that is not the one the lake's progress
+/// was made on ([`ledger::StreamMismatch`]).
 pub async fn run_sink(
     config: LakeConfig,
     nats: supermarket_events::NatsArgs,
@@ -93,5 +112,23 @@ pub async fn run_sink(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let lake = LakeStore::open(&config.lake_url)?;
-    run_sink_on(config, lake, nats, analytics, shutdown).await
+    let mut pause = FIRST_RESTART_PAUSE;
+    loop {
+        let started = Instant::now();
+        let error = match run_sink_on(config.clone(), lake.clone(), nats.clone(), analytics.clone(), shutdown.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(error) if error.downcast_ref::<ledger::StreamMismatch>().is_some() => return Err(error),
+            Err(error) => error,
+        };
+        if started.elapsed() >= HEALTHY_RUN {
+            pause = FIRST_RESTART_PAUSE;
+        }
+        tracing::error!(error = format!("{error:#}"), sink = %config.consumer_name, retry_in_ms = pause.as_millis() as u64,
+            "the lake sink failed; starting it over");
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(pause) => {}
+        }
+        pause = (pause * 2).min(MAX_RESTART_PAUSE);
+    }
 }

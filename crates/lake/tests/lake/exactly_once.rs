@@ -110,6 +110,33 @@ async fn a_sink_killed_again_and_again_still_writes_each_event_once() {
 }
 
 #[tokio::test]
+async fn a_sink_that_loses_its_database_connection_starts_over_by_itself() {
+    let harness = Harness::new().await;
+    let events = purchases(60, &["2025-05-26"]);
+    harness.publish(&events[..30]).await;
+    let (task, shutdown) = harness.spawn_sink(harness.config(1, 1000));
+    harness.wait_for_done(30, Duration::from_secs(30)).await;
+
+    // What a database restart does to the sink: the session holding its
+    // lock and recording its batches is cut.
+    let cut = harness
+        .databases
+        .analytics_count(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+             WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .await;
+    assert_eq!(cut, 1, "the sink's session held the lock");
+    harness.publish(&events[30..]).await;
+    harness.wait_for_done(60, Duration::from_secs(30)).await;
+    assert!(!task.is_finished(), "the sink started over instead of stopping");
+    stop(task, shutdown).await;
+
+    assert_lake_holds(&read_lake(&harness.dir), &events);
+    harness.nats.cleanup().await;
+}
+
+#[tokio::test]
 async fn a_second_sink_of_the_same_name_stands_by() {
     let harness = Harness::new().await;
     let events = purchases(30, &["2025-05-26"]);
