@@ -2,9 +2,11 @@
 //! edge with the repository's config in front of the real services, which
 //! serve the pages (`edge`: the POS and login from purchases, the dashboard
 //! from the analytics API); and the whole system driven through Debian's
-//! headless Chromium behind that edge (`browser`). `stack` starts them.
+//! headless Chromium behind that edge (`browser`); the edge's security
+//! (`edge_security`: owner data, body limits, rate limits). `stack` starts them.
 
 mod browser;
 mod edge;
+mod edge_security;
 mod pages;
 mod stack;

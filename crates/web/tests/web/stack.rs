@@ -117,6 +117,12 @@ where
 
 impl Stack {
     pub async fn start() -> Stack {
+        Self::start_with_edge(&[]).await
+    }
+
+    /// The stack with extra settings for deploy/nginx/render.sh (e.g. lower
+    /// rate limits).
+    pub async fn start_with_edge(edge_settings: &[(&str, &str)]) -> Stack {
         let nginx_program = program("nginx", "nginx");
         let dir = TempDir::new("browser");
         let db = TestDatabases::new().await;
@@ -189,6 +195,7 @@ impl Stack {
             .env("NGINX_STATE_DIR", &state)
             .env("NGINX_ACCESS_LOG", dir.0.join("access.log"))
             .env("NGINX_ERROR_LOG", dir.0.join("error.log"))
+            .envs(edge_settings.iter().copied())
             .stderr(Stdio::null())
             .status()
             .expect("render.sh runs");
@@ -255,6 +262,9 @@ impl Stack {
     /// access log (`None`: not proxied, e.g. answered by nginx itself). nginx
     /// writes the line once the response is sent, so this waits a little.
     pub async fn upstream_port(&self, uri: &str) -> Option<u16> {
+        // The line comes just after the response: without this pause an
+        // earlier request's line for the same uri could be taken for it.
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
             let log = std::fs::read_to_string(&self.access_log).unwrap_or_default();
@@ -263,6 +273,22 @@ impl Stack {
                 Some(entry) => return entry["upstream"].as_str()?.rsplit(':').next()?.parse().ok(),
                 None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
                 None => panic!("no access log line for {uri}"),
+            }
+        }
+    }
+
+    /// The upstream port of the request nginx tagged `request_id` (its
+    /// response's X-Request-Id); `None`: answered by nginx itself.
+    pub async fn upstream_of(&self, request_id: &str) -> Option<u16> {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let log = std::fs::read_to_string(&self.access_log).unwrap_or_default();
+            let entry = log.lines().filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+                .find(|entry| entry["request_id"] == request_id);
+            match entry {
+                Some(entry) => return entry["upstream"].as_str()?.rsplit(':').next()?.trim().parse().ok(),
+                None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
+                None => panic!("no access log line for request {request_id}"),
             }
         }
     }
