@@ -7,7 +7,9 @@
 //! once), apply the batch in one transaction ([`crate::apply`]), commit,
 //! then acknowledge every message of the batch. A failing database makes
 //! the loop retry the same batch (with backoff) rather than wait for the
-//! server's redelivery.
+//! server's redelivery; while a batch is in hand its messages are reported
+//! in progress, so the ack wait can stay short: it is how long the events a
+//! crashed consumer held wait before they are delivered again.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::pull;
 use axum::Router;
 use axum::extract::State;
@@ -62,9 +65,13 @@ pub struct ConsumerArgs {
     #[arg(long = "analytics-batch-size", env = "ANALYTICS_BATCH_SIZE", value_name = "ANALYTICS_BATCH_SIZE", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub batch_size: u32,
-    /// Seconds before the server redelivers an unacknowledged event.
+    /// Seconds before the server redelivers an unacknowledged event. This is
+    /// how long the events a crashed consumer held wait before another one
+    /// gets them, so it bounds the analytics lag after a crash; a batch
+    /// being applied (or retried) is kept alive with progress acks, so a
+    /// slow batch is not redelivered meanwhile.
     #[arg(long = "analytics-ack-wait-secs", env = "ANALYTICS_ACK_WAIT_SECS", value_name = "ANALYTICS_ACK_WAIT_SECS",
-          default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+          default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ack_wait_secs: u64,
     /// Largest number of delivered but unacknowledged events.
     #[arg(long = "analytics-max-ack-pending", env = "ANALYTICS_MAX_ACK_PENDING", value_name = "ANALYTICS_MAX_ACK_PENDING",
@@ -89,6 +96,8 @@ pub struct Consumer {
     batch_size: usize,
     time_zone: &'static str,
     metrics: Arc<Metrics>,
+    /// How often the messages of a batch in hand are reported in progress.
+    progress_every: Duration,
 }
 
 impl Consumer {
@@ -111,7 +120,10 @@ impl Consumer {
             .messages()
             .await
             .context("cannot start pulling events")?;
-        Ok(Consumer { pool, messages, batch_size: args.batch_size as usize, time_zone: time_zone.name(), metrics })
+        // Three progress acks per ack wait: one lost or late still leaves
+        // the server two before it would redeliver.
+        let progress_every = settings.ack_wait / 3;
+        Ok(Consumer { pool, messages, batch_size: args.batch_size as usize, time_zone: time_zone.name(), metrics, progress_every })
     }
 
     /// Waits up to `wait` for a first message, then takes the ones already
@@ -184,25 +196,62 @@ impl Consumer {
                 batch = self.next_batch(Duration::from_secs(1)) => batch?,
                 () = shutdown.cancelled() => break,
             };
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                match self.process(&batch).await {
-                    Ok(_) => break,
-                    Err(error) => {
-                        self.metrics.errors.fetch_add(1, Relaxed);
-                        tracing::warn!(error = format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "cannot apply a batch; retrying");
-                        tokio::select! {
-                            () = tokio::time::sleep(backoff) => {}
-                            // Unacknowledged: the server redelivers them to whoever runs next.
-                            () = shutdown.cancelled() => return Ok(()),
-                        }
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
-                    }
-                }
+            if batch.is_empty() {
+                continue;
+            }
+            let applied = in_progress(&batch, self.progress_every, self.apply_until_done(&batch, &shutdown)).await;
+            if !applied {
+                // Unacknowledged: the server redelivers them to whoever runs next.
+                break;
             }
         }
         tracing::info!("analytics consumer stopped");
         Ok(())
+    }
+
+    /// Applies and acknowledges `batch`, retrying (with backoff) while the
+    /// database fails rather than waiting for the server's redelivery.
+    /// `false` if shutdown came first.
+    async fn apply_until_done(&self, batch: &[async_nats::jetstream::Message], shutdown: &CancellationToken) -> bool {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.process(batch).await {
+                Ok(_) => return true,
+                Err(error) => {
+                    self.metrics.errors.fetch_add(1, Relaxed);
+                    tracing::warn!(error = format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "cannot apply a batch; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = shutdown.cancelled() => return false,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
+
+/// Runs `work` on a batch, telling the server every `every` that its
+/// messages are still being worked on, so that it does not hand them to
+/// another consumer while a slow transaction or a database outage holds
+/// them here. (If this process dies, the reports stop and the server
+/// redelivers after the ack wait.)
+async fn in_progress<F: std::future::Future>(batch: &[async_nats::jetstream::Message], every: Duration, work: F) -> F::Output {
+    let mut work = std::pin::pin!(work);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            output = &mut work => return output,
+            _ = ticker.tick() => {
+                for message in batch {
+                    // A lost report only risks a redelivery, which changes nothing.
+                    if let Err(error) = message.ack_with(AckKind::Progress).await {
+                        tracing::debug!(%error, "cannot report an event in progress");
+                    }
+                }
+            }
+        }
     }
 }
 

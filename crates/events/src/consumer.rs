@@ -19,7 +19,10 @@ pub struct DurableSettings {
 }
 
 /// Opens the durable pull consumer, creating it on first use (explicit acks,
-/// from the start of the stream). An existing consumer keeps its settings.
+/// from the start of the stream). An existing consumer takes these settings:
+/// a changed ack wait or ack-pending limit applies from the next start,
+/// instead of staying as the consumer was first created. (Its start
+/// position is kept: it is the same "from the start" every time.)
 pub async fn durable_pull_consumer(
     stream: &stream::Stream,
     settings: &DurableSettings,
@@ -35,7 +38,7 @@ pub async fn durable_pull_consumer(
         ..Default::default()
     };
     stream
-        .get_or_create_consumer(&settings.name, config)
+        .create_consumer(config)
         .await
-        .with_context(|| format!("cannot create or open the durable consumer `{}`", settings.name))
+        .with_context(|| format!("cannot create or update the durable consumer `{}`", settings.name))
 }

@@ -20,10 +20,30 @@ use crate::config::NatsArgs;
 /// the analytics consumer deduplicates on the event id in its own database.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
 
-/// Connects to NATS and returns the client with its JetStream context.
+/// Longest pause between two attempts to reconnect to a lost server.
+///
+/// The client's default backoff grows to 4 s: after a broker restart of a
+/// second or two, a relay or consumer could stay away for seconds more,
+/// while every purchase waits for it. Attempts are cheap (one TCP connect
+/// per client), so they stay frequent.
+pub const MAX_RECONNECT_DELAY: Duration = Duration::from_millis(500);
+
+/// The pause before reconnection attempt `attempts` (1-based): at once,
+/// then doubling from 50 ms up to [`MAX_RECONNECT_DELAY`].
+pub fn reconnect_delay(attempts: usize) -> Duration {
+    if attempts <= 1 {
+        return Duration::ZERO;
+    }
+    let doublings = u32::try_from(attempts - 2).unwrap_or(u32::MAX).min(16);
+    (Duration::from_millis(50) * 2u32.pow(doublings)).min(MAX_RECONNECT_DELAY)
+}
+
+/// Connects to NATS and returns the client with its JetStream context. A
+/// lost connection is retried for ever (see [`reconnect_delay`]).
 pub async fn connect(args: &NatsArgs) -> anyhow::Result<(async_nats::Client, jetstream::Context)> {
     let client = async_nats::ConnectOptions::new()
         .name("supermarket")
+        .reconnect_delay_callback(reconnect_delay)
         .connect(args.nats_url.as_str())
         .await
         .with_context(|| format!("cannot connect to NATS at NATS_URL ({})", args.nats_url))?;
@@ -155,6 +175,13 @@ mod tests {
         let mut empty = event();
         empty.items.clear();
         assert!(matches!(decode(&encode(&empty).expect("encodes")), Err(DecodeError::Inconsistent(_))));
+    }
+
+    #[test]
+    fn reconnection_attempts_stay_frequent() {
+        let delays: Vec<u128> = (1..=8).map(|attempt| reconnect_delay(attempt).as_millis()).collect();
+        assert_eq!(delays, [0, 50, 100, 200, 400, 500, 500, 500]);
+        assert_eq!(reconnect_delay(usize::MAX), MAX_RECONNECT_DELAY);
     }
 
     #[test]

@@ -134,3 +134,58 @@ async fn days_and_hours_are_those_of_the_store_time_zone() {
     nats.cleanup().await;
     nats_utc.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_batch_held_up_longer_than_the_ack_wait_is_not_redelivered_meanwhile() {
+    let (db, nats) = (TestDatabases::new().await, TestNats::new().await);
+    publish(&nats, &sample_events()).await;
+    // Another session holds the table the consumer writes first, for three
+    // ack waits: the batch waits on the lock, as it would on a slow or
+    // restarting database.
+    let mut blocker = db.analytics().await;
+    let lock = blocker.transaction().await.expect("a transaction");
+    lock.batch_execute("LOCK TABLE processed_events IN ACCESS EXCLUSIVE MODE").await.expect("the lock");
+
+    let metrics = std::sync::Arc::new(supermarket_analytics::metrics::Metrics::default());
+    let pool = supermarket_storage::pool::pool(&db.analytics_url, "ANALYTICS_DATABASE_URL", 4).expect("pool");
+    let consumer = supermarket_analytics::consumer::Consumer::start(pool, &nats.jetstream(), &nats_args(&nats),
+        &consumer_args(&nats, 1), &zone("UTC"), metrics.clone())
+        .await
+        .expect("consumer starts");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(consumer.run(shutdown.clone()));
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    lock.commit().await.expect("release");
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while db.analytics_count("SELECT count(*) FROM processed_events").await < 4 {
+        assert!(std::time::Instant::now() < deadline, "the batch was not applied after the lock");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Time for any redelivery to arrive and be counted.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    shutdown.cancel();
+    running.await.expect("the consumer task").expect("the consumer stops cleanly");
+    use std::sync::atomic::Ordering::Relaxed;
+    assert_eq!(metrics.events_applied.load(Relaxed), 4);
+    assert_eq!(metrics.duplicates.load(Relaxed), 0, "progress reports kept the server from redelivering the batch in hand");
+    nats.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_restarted_consumer_applies_a_changed_ack_wait() {
+    let (db, nats) = (TestDatabases::new().await, TestNats::new().await);
+    publish(&nats, &sample_events()).await;
+    drop(consumer(&db, &nats, 30, "UTC").await);
+    let _restarted = consumer(&db, &nats, 2, "UTC").await;
+    let info = nats
+        .jetstream()
+        .get_stream(&nats.stream)
+        .await
+        .expect("the stream")
+        .consumer_info(&nats.consumer)
+        .await
+        .expect("the durable consumer");
+    assert_eq!(info.config.ack_wait, Duration::from_secs(2));
+    nats.cleanup().await;
+}
