@@ -84,6 +84,16 @@ ensure_nats() {
     log "nats-server did not start: see $STATE/nats.log"; exit 1
 }
 
+# --- Server binaries of the chaos suite (crates/cli/tests/chaos.rs) ----------
+# It runs a private PostgreSQL and nats-server of its own, to kill and restart
+# them, so it needs their binaries even when the shared servers answer.
+ensure_server_binaries() {
+    local missing=()
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing+=(postgresql)
+    command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
+    if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+}
+
 # --- Python readers and the S3 test server -----------------------------------
 ensure_python_tools() {
     local venv="$ROOT/target/test-venv"
@@ -109,6 +119,7 @@ ensure_web_tools() {
 
 ensure_postgres
 ensure_nats
+ensure_server_binaries
 ensure_python_tools
 ensure_web_tools
 
