@@ -5,6 +5,7 @@
 #
 #   scripts/test.sh              # everything
 #   scripts/test.sh -p supermarket-loader   # extra args go to `cargo nextest run`
+#   FUZZ_SECONDS=0 scripts/test.sh          # without the fuzzing step
 #
 # Services that already answer are used as they are. On a fresh Debian
 # machine the missing ones are installed with apt and started: PostgreSQL
@@ -137,4 +138,13 @@ if [ -x deploy/check.sh ]; then
 fi
 
 log "running the test suite"
-exec cargo nextest run --workspace --no-fail-fast "$@"
+status=0
+cargo nextest run --workspace --no-fail-fast "$@" || status=$?
+
+# The CSV parser's fuzz targets, for a bounded time (FUZZ_SECONDS per
+# target, 0 to skip); only with the whole suite, not for a chosen subset.
+if [ $# -eq 0 ] && [ "${FUZZ_SECONDS:-60}" != 0 ]; then
+    log "fuzzing the CSV parser (scripts/fuzz.sh)"
+    scripts/fuzz.sh || status=1
+fi
+exit "$status"

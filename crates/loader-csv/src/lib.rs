@@ -3,10 +3,14 @@
 //! Every function takes a reader (or text) and the rules it needs, so tests
 //! and a fuzz target can drive it with in-memory bytes. A bad row becomes a
 //! [`RowError`] naming its line in the file (1-based, the header is line 1).
+//! [`contract`] states what holds for any input, as checks the fuzz targets
+//! (`fuzz/`) and the tests run.
+
+pub mod contract;
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 use std::sync::LazyLock;
 
 use chrono::format::{Item, Parsed, StrftimeItems};
@@ -17,6 +21,8 @@ use supermarket_domain::{
     BasketLine, Branches, Catalog, CustomerId, Money, Product, ProductId, ProductRef, Purchase,
     PurchaseError, PurchaseId, branch::is_valid_branch_id, catalog::normalize_product_name,
 };
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The header of the purchases file, column by column.
 pub const PURCHASES_HEADER: [&str; 5] = [
@@ -30,8 +36,6 @@ pub const PURCHASES_HEADER: [&str; 5] = [
 pub const PRODUCTS_HEADER: [&str; 2] = ["product_name", "unit_price"];
 /// The header of the branches file.
 pub const BRANCHES_HEADER: [&str; 2] = ["supermarket_id", "name"];
-
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One bad row: its line in the file and why it was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,26 +51,25 @@ impl fmt::Display for RowError {
 }
 
 /// The CSV reader this module uses (see [`csv_reader`]).
-pub type CsvReader<R> = csv::Reader<LineCounter<BufReader<R>>>;
+pub type CsvReader<R> = csv::Reader<LineCounter<R>>;
 
 /// A CSV reader over `input` that skips a UTF-8 byte order mark and accepts
 /// CRLF or LF line ends. Headers and column counts are checked row by row
 /// here (the reader is flexible), to report each bad line rather than stop
 /// at the first.
+///
+/// The mark is skipped by [`LineCounter`], whatever pieces the input comes
+/// in; a second mark would be text (and fail the header check).
 pub fn csv_reader<R: Read>(input: R) -> io::Result<CsvReader<R>> {
-    let mut buffered = BufReader::with_capacity(1 << 16, input);
-    if buffered.fill_buf()?.starts_with(UTF8_BOM) {
-        buffered.consume(UTF8_BOM.len());
-    }
     Ok(csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 16)
-        .from_reader(LineCounter::new(buffered)))
+        .from_reader(LineCounter::new(input)?))
 }
 
-/// Counts the newlines of the bytes the CSV parser reads, to give records
-/// their true line numbers.
+/// Skips a byte order mark and counts the line ends of the bytes the CSV
+/// parser reads, to give records their true line numbers.
 ///
 /// The csv crate's own `Position::line` is off after CRLF line ends and
 /// blank lines (it counts the previous record's `\n` late and skipped blank
@@ -74,25 +77,64 @@ pub fn csv_reader<R: Read>(input: R) -> io::Result<CsvReader<R>> {
 #[derive(Debug)]
 pub struct LineCounter<R> {
     inner: R,
+    /// The first bytes of the input, read to look for a byte order mark,
+    /// that are still to be handed out (`head[head_start..head_end]`).
+    head: [u8; 3],
+    head_start: usize,
+    head_end: usize,
     consumed: u64,
-    /// Offsets of newlines read ahead but not yet passed by a record.
+    /// Offsets of line ends read ahead but not yet passed by a record.
     pending: VecDeque<u64>,
     passed: u64,
+    /// The offset of a `\r` that ended the last read: a line end of its own
+    /// unless the next read starts with `\n`.
+    trailing_cr: Option<u64>,
+    /// A read has returned the end of the input.
+    at_end: bool,
 }
 
-impl<R> LineCounter<R> {
-    fn new(inner: R) -> LineCounter<R> {
-        LineCounter {
+impl<R: Read> LineCounter<R> {
+    fn new(mut inner: R) -> io::Result<LineCounter<R>> {
+        // A byte order mark may come in several reads (a pipe, a slow disk):
+        // read until three bytes or the end, not just what one read gives.
+        let mut head = [0; 3];
+        let mut filled = 0;
+        while filled < head.len() {
+            match inner.read(&mut head[filled..]) {
+                Ok(0) => break,
+                Ok(read) => filled += read,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        let head_start = if head[..filled] == *UTF8_BOM {
+            filled
+        } else {
+            0
+        };
+        Ok(LineCounter {
             inner,
+            head,
+            head_start,
+            head_end: filled,
             consumed: 0,
             pending: VecDeque::new(),
             passed: 0,
-        }
+            trailing_cr: None,
+            at_end: false,
+        })
+    }
+}
+
+impl<R> LineCounter<R> {
+    /// The line the reading has reached: where a read that fails stopped.
+    fn line_reached(&self) -> u64 {
+        1 + self.passed + self.pending.len() as u64 + u64::from(self.trailing_cr.is_some())
     }
 
-    /// How many newlines lie before `offset`. Offsets must not decrease
+    /// How many line ends lie before `offset`. Offsets must not decrease
     /// from one call to the next.
-    fn newlines_before(&mut self, offset: u64) -> u64 {
+    fn line_ends_before(&mut self, offset: u64) -> u64 {
         while self
             .pending
             .front()
@@ -107,10 +149,40 @@ impl<R> LineCounter<R> {
 
 impl<R: Read> Read for LineCounter<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let read = self.inner.read(buf)?;
+        // csv-core skips a byte order mark too, when the first bytes it
+        // parses hold all three: the first read hands out one byte, so that
+        // it never does (the mark is skipped here, and only one is).
+        let buf = match buf {
+            [first, ..] if self.consumed == 0 => std::slice::from_mut(first),
+            _ => buf,
+        };
+        let read = if self.head_start < self.head_end {
+            let read = (self.head_end - self.head_start).min(buf.len());
+            buf[..read].copy_from_slice(&self.head[self.head_start..self.head_start + read]);
+            self.head_start += read;
+            read
+        } else {
+            self.inner.read(buf)?
+        };
+        self.at_end |= read == 0 && !buf.is_empty();
+        let bytes = &buf[..read];
         let start = self.consumed;
-        self.pending
-            .extend(memchr::memchr_iter(b'\n', &buf[..read]).map(|i| start + i as u64));
+        if let Some(cr) = self.trailing_cr.take()
+            && bytes.first() != Some(&b'\n')
+        {
+            self.pending.push_back(cr);
+        }
+        // Line ends as the CSV reader ends records: `\n`, `\r\n` (counted
+        // at its `\n`) and a lone `\r`.
+        for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            if bytes[i] == b'\n' {
+                self.pending.push_back(start + i as u64);
+            } else if i + 1 == read {
+                self.trailing_cr = Some(start + i as u64);
+            } else if bytes[i + 1] != b'\n' {
+                self.pending.push_back(start + i as u64);
+            }
+        }
         self.consumed += read as u64;
         Ok(read)
     }
@@ -118,17 +190,30 @@ impl<R: Read> Read for LineCounter<R> {
 
 /// The 1-based line where the record just read starts.
 ///
-/// The reader stands just past the record's terminator (`\r` or `\n`) or at
-/// the end of the input; the newlines before that last byte give the line
-/// the record ends on, minus the newlines quoted inside its fields.
+/// The reader stands just past the record's terminator (`\r` or `\n`, the
+/// CSV reader returns a record as soon as it reads one), or at the end of
+/// the input for a last record without a terminator (the reader returns it
+/// only after a read found the end). The line ends before the terminator, or
+/// before the end, give the line the record ends on, minus the line ends
+/// quoted inside its fields.
 fn line_of<R: Read>(reader: &mut CsvReader<R>, record: &ByteRecord) -> u64 {
-    let end = reader.position().byte().saturating_sub(1);
-    let end_line = 1 + reader.get_mut().newlines_before(end);
-    let inside: u64 = record
-        .iter()
-        .map(|field| field.iter().filter(|b| **b == b'\n').count() as u64)
-        .sum();
+    let position = reader.position().byte();
+    let counter = reader.get_mut();
+    let end = if counter.at_end {
+        position
+    } else {
+        position.saturating_sub(1)
+    };
+    let end_line = 1 + counter.line_ends_before(end);
+    let inside: u64 = record.iter().map(line_ends).sum();
     end_line.saturating_sub(inside).max(1)
+}
+
+/// The line ends in `bytes`: `\n`, `\r\n` and a lone `\r`.
+fn line_ends(bytes: &[u8]) -> u64 {
+    memchr::memchr2_iter(b'\n', b'\r', bytes)
+        .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
+        .count() as u64
 }
 
 /// Checks a header row against the expected column names.
@@ -169,6 +254,19 @@ fn check_columns(record: &ByteRecord, expected: usize) -> Result<(), String> {
     }
 }
 
+/// Refuses a NUL character, which PostgreSQL text cannot hold: the database
+/// would refuse the whole load without naming the line.
+fn check_no_nul(text: &str, what: &str) -> Result<(), String> {
+    if text.contains('\0') {
+        Err(format!(
+            "{what} `{}` holds a NUL character",
+            text.escape_debug()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// Reads a whole small file (products, branches): the header check, then
 /// `row` for every data record. Returns the good rows with their lines, or
 /// every bad row.
@@ -177,13 +275,13 @@ fn read_small_file<R: Read, T>(
     header: &[&str],
     mut row: impl FnMut(&ByteRecord) -> Result<T, String>,
 ) -> Result<Vec<(u64, T)>, Vec<RowError>> {
-    let io_error = |error: &dyn fmt::Display| {
+    let unreadable = |line: u64, error: &dyn fmt::Display| {
         vec![RowError {
-            line: 1,
+            line,
             reason: format!("cannot read the file: {error}"),
         }]
     };
-    let mut reader = csv_reader(input).map_err(|e| io_error(&e))?;
+    let mut reader = csv_reader(input).map_err(|e| unreadable(1, &e))?;
     let mut record = ByteRecord::new();
     match reader.read_byte_record(&mut record) {
         Ok(true) => {
@@ -199,7 +297,7 @@ fn read_small_file<R: Read, T>(
                 ),
             }]);
         }
-        Err(error) => return Err(io_error(&error)),
+        Err(error) => return Err(unreadable(reader.get_ref().line_reached(), &error)),
     }
     let mut rows = Vec::new();
     let mut errors = Vec::new();
@@ -214,9 +312,9 @@ fn read_small_file<R: Read, T>(
             }
             Ok(false) => break,
             Err(error) => {
-                let line = error.position().map_or(0, |p| p.line());
+                // An I/O error: the csv crate gives it no position.
                 errors.push(RowError {
-                    line,
+                    line: reader.get_ref().line_reached(),
                     reason: format!("unreadable CSV: {error}"),
                 });
                 break;
@@ -244,6 +342,7 @@ pub fn parse_products<R: Read>(input: R) -> Result<Vec<ProductRow>, Vec<RowError
     let rows = read_small_file(input, &PRODUCTS_HEADER, |record| {
         let name =
             normalize_product_name(field(record, 0, "product_name")?).map_err(|e| e.to_string())?;
+        check_no_nul(&name, "product name")?;
         let price_text = field(record, 1, "unit_price")?.trim();
         let price: Money = price_text
             .parse()
@@ -292,6 +391,7 @@ pub fn parse_branches<R: Read>(input: R) -> Result<Vec<BranchRow>, Vec<RowError>
         if name.is_empty() || name.chars().count() > 200 {
             return Err(format!("branch `{id}` needs a name of 1 to 200 characters"));
         }
+        check_no_nul(&name, "branch name")?;
         Ok(BranchRow { id, name })
     })?;
     let mut seen = HashSet::new();
@@ -352,8 +452,14 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, String> {
     }
 }
 
-/// A zone-less ISO timestamp, `T` or space between date and time.
+/// A zone-less ISO timestamp, `T` or space between date and time, with a
+/// four-digit year: `%Y` also reads signed years like `-5000`, which
+/// PostgreSQL cannot store (it stops at 4713 BC), as RFC 3339 never has.
 fn parse_naive(text: &str) -> Option<NaiveDateTime> {
+    let year = text.as_bytes().get(..5)?;
+    if !(year[..4].iter().all(u8::is_ascii_digit) && year[4] == b'-') {
+        return None;
+    }
     // The format strings are compiled once: re-reading them for every row
     // was a tenth of the parser's time on ten million rows.
     static FORMATS: LazyLock<[Vec<Item<'static>>; 2]> = LazyLock::new(|| {
@@ -534,10 +640,10 @@ impl<R: Read> Iterator for PurchaseRows<R> {
                 return None;
             }
             Err(error) => {
+                // An I/O error: the csv crate gives it no position.
                 self.finished = true;
-                let line = error.position().map_or(0, |p| p.line());
                 return Some(Err(RowError {
-                    line,
+                    line: self.reader.get_ref().line_reached(),
                     reason: format!("unreadable CSV: {error}"),
                 }));
             }
