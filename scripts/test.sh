@@ -95,7 +95,10 @@ ensure_server_binaries() {
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 
-# --- Python readers and the S3 test server -----------------------------------
+# --- Python readers, the S3 test server and the API fuzzer -------------------
+# Keep in step with VERSION in crates/testkit/src/schemathesis.rs.
+SCHEMATHESIS_VERSION=4.32.5
+
 ensure_python_tools() {
     local venv="$ROOT/target/test-venv"
     if [ ! -x "$venv/bin/python3" ]; then
@@ -104,6 +107,11 @@ ensure_python_tools() {
     if ! "$venv/bin/python3" -c 'import duckdb, pyarrow, boto3, moto' 2>/dev/null; then
         log "installing duckdb, pyarrow, boto3, moto[server] into target/test-venv"
         "$venv/bin/pip" install -q --disable-pip-version-check duckdb pyarrow boto3 'moto[server]'
+    fi
+    # Schemathesis (`st`): the API fuzzing tests run it against each service.
+    if ! "$venv/bin/st" --version 2>/dev/null | grep -qx "st, version $SCHEMATHESIS_VERSION"; then
+        log "installing schemathesis $SCHEMATHESIS_VERSION into target/test-venv"
+        "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
     fi
     export PATH="$venv/bin:$PATH"
 }

@@ -79,7 +79,7 @@ pub fn router(state: AppState, auth: &supermarket_auth::Auth) -> Router {
         .merge(auth.routes())
         .merge(supermarket_web::dashboard_router(auth))
         .merge(supermarket_http::health::routes(readiness))
-        .merge(supermarket_http::openapi::routes(ApiDoc::openapi()));
+        .merge(supermarket_http::openapi::routes(openapi_document()));
     supermarket_http::with_standard_layers(router, BODY_LIMIT)
 }
 
@@ -142,6 +142,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
 )]
 pub struct ApiDoc;
 
+/// The served document: [`ApiDoc`] with the owner's bearer token on every
+/// operation but `/` (a cashier's token is refused with 403).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    supermarket_http::openapi::require_bearer(&mut document, "owner", &["/"], true);
+    document
+}
+
 // ---- plumbing -------------------------------------------------------------
 
 async fn connection(pool: &Pool) -> Result<deadpool_postgres::Object, ApiError> {
@@ -161,6 +169,13 @@ fn bad_parameter(detail: impl Into<String>) -> ApiError {
     Problem::new(StatusCode::BAD_REQUEST, "invalid-parameter", "Invalid query parameter").with_detail(detail).into()
 }
 
+/// Dates that are each valid but do not make a range this report serves
+/// (`from` after `to`, too many days): the one 400 a request that matches the
+/// schema can get.
+fn bad_range(detail: impl Into<String>) -> ApiError {
+    Problem::new(StatusCode::BAD_REQUEST, "invalid-range", "Invalid date range").with_detail(detail).into()
+}
+
 fn query<T>(params: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     params.map(|Query(p)| p).map_err(|rejection| bad_parameter(rejection.body_text()))
 }
@@ -177,6 +192,14 @@ async fn one(client: &deadpool_postgres::Object, sql: &str, params: &[&(dyn toki
     let statement = client.prepare_cached(sql).await.map_err(database_error)?;
     client.query_one(&statement, params).await.map_err(database_error)
 }
+
+/// Every report reads the analytics database: 503 with `Retry-After` while
+/// it does not answer.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 503, description = "The analytics database is unavailable (see Retry-After)", content_type = "application/problem+json",
+           headers(("Retry-After" = u64, description = "Seconds to wait")))]
+#[allow(dead_code)] // documentation only: the answer is built by `ApiError`
+struct Unavailable(Problem);
 
 const LOYAL_COUNT: &str = "SELECT coalesce(sum(customers), 0)::int8 FROM customer_purchase_histogram WHERE purchases >= $1";
 
@@ -212,7 +235,7 @@ pub struct UniqueCustomers {
 }
 
 /// How many distinct customers ever bought.
-#[utoipa::path(get, path = "/unique-customers", tag = "analytics", responses((status = 200, body = UniqueCustomers)))]
+#[utoipa::path(get, path = "/unique-customers", tag = "analytics", responses((status = 200, body = UniqueCustomers), Unavailable))]
 async fn unique_customers(State(state): State<AppState>) -> Result<Json<UniqueCustomers>, ApiError> {
     let client = connection(&state.pool).await?;
     let row = one(&client, "SELECT customers FROM sales_totals", &[]).await?;
@@ -223,8 +246,10 @@ async fn unique_customers(State(state): State<AppState>) -> Result<Json<UniqueCu
 #[into_params(parameter_in = Query)]
 pub struct Paging {
     /// Largest number of customers returned (default: all).
+    #[param(minimum = 0)]
     pub limit: Option<i64>,
     /// Customers skipped first (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -260,7 +285,7 @@ fn check_paging(limit: Option<i64>, offset: Option<i64>, max_limit: Option<i64>)
 /// Customers with at least `min_purchases` purchases (LOYAL_MIN_PURCHASES).
 #[utoipa::path(get, path = "/loyal-customers", tag = "analytics", params(Paging),
     responses((status = 200, body = LoyalCustomers),
-              (status = 400, body = Problem, content_type = "application/problem+json")))]
+              (status = 400, body = Problem, content_type = "application/problem+json"), Unavailable))]
 async fn loyal_customers(State(state): State<AppState>, params: Result<Query<Paging>, QueryRejection>)
     -> Result<Json<LoyalCustomers>, ApiError> {
     let paging = query(params)?;
@@ -298,7 +323,7 @@ pub struct TopProduct {
 }
 
 /// The three best-selling products by units, ties kept (so possibly more than three).
-#[utoipa::path(get, path = "/top-products", tag = "analytics", responses((status = 200, body = TopProducts)))]
+#[utoipa::path(get, path = "/top-products", tag = "analytics", responses((status = 200, body = TopProducts), Unavailable))]
 async fn top_products(State(state): State<AppState>) -> Result<Json<TopProducts>, ApiError> {
     let client = connection(&state.pool).await?;
     // rank <= 3 keeps exactly the rows of FETCH FIRST 3 ROWS WITH TIES.
@@ -336,7 +361,7 @@ pub struct Today {
 }
 
 /// Headline figures: all-time and today (store time zone).
-#[utoipa::path(get, path = "/api/v1/analytics/kpis", tag = "analytics", responses((status = 200, body = Kpis)))]
+#[utoipa::path(get, path = "/api/v1/analytics/kpis", tag = "analytics", responses((status = 200, body = Kpis), Unavailable))]
 async fn kpis(State(state): State<AppState>) -> Result<Json<Kpis>, ApiError> {
     let client = connection(&state.pool).await?;
     let today = state.time_zone.today();
@@ -364,22 +389,57 @@ async fn kpis(State(state): State<AppState>) -> Result<Json<Kpis>, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct SalesRange {
     /// First day, YYYY-MM-DD (store time zone). Default: `to` minus 29 days (daily) or `to` (hourly).
-    pub from: Option<NaiveDate>,
+    /// After `to`, or too far before it (366 days a daily report, 31 an hourly one): 400 `invalid-range`.
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<Day>,
     /// Last day, YYYY-MM-DD, included. Default: today.
-    pub to: Option<NaiveDate>,
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<Day>,
     /// Only this branch (e.g. SMKT001).
+    #[param(pattern = "^[A-Z0-9_-]{1,32}$", example = "SMKT001")]
     pub branch: Option<String>,
+}
+
+/// A calendar day in a query, exactly `YYYY-MM-DD` (RFC 3339 `full-date`,
+/// years 0000 to 9999): not chrono's wider syntax, which also takes signed
+/// and six-digit years.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Day(pub NaiveDate);
+
+impl std::str::FromStr for Day {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Day, String> {
+        let shaped = text.len() == 10
+            && text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        let invalid = || format!("`{}` is not a date of the form YYYY-MM-DD", text.chars().take(40).collect::<String>());
+        if !shaped {
+            return Err(invalid());
+        }
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Day).map_err(|_| invalid())
+    }
+}
+
+impl<'de> Deserialize<'de> for Day {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Day, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 impl SalesRange {
     fn resolve(&self, today: NaiveDate, default_days: i64, max_days: i64) -> Result<(NaiveDate, NaiveDate, Option<String>), ApiError> {
-        let to = self.to.unwrap_or(today);
-        let from = self.from.unwrap_or_else(|| to - chrono::Days::new((default_days - 1) as u64));
+        let to = self.to.map_or(today, |day| day.0);
+        let from = match self.from {
+            Some(day) => day.0,
+            // Saturates at the earliest date rather than panicking.
+            None => to.checked_sub_days(chrono::Days::new((default_days - 1) as u64)).unwrap_or(NaiveDate::MIN),
+        };
         if from > to {
-            return Err(bad_parameter("`from` must not be after `to`"));
+            return Err(bad_range("`from` must not be after `to`"));
         }
         if (to - from).num_days() >= max_days {
-            return Err(bad_parameter(format!("the range may cover at most {max_days} days")));
+            return Err(bad_range(format!("the range may cover at most {max_days} days")));
         }
         if let Some(branch) = &self.branch
             && !supermarket_domain::branch::is_valid_branch_id(branch)
@@ -401,7 +461,7 @@ pub struct BranchDay {
 /// Purchases and revenue per branch per day (days with sales only).
 #[utoipa::path(get, path = "/api/v1/analytics/sales/daily", tag = "analytics", params(SalesRange),
     responses((status = 200, body = Vec<BranchDay>),
-              (status = 400, body = Problem, content_type = "application/problem+json")))]
+              (status = 400, body = Problem, content_type = "application/problem+json"), Unavailable))]
 async fn daily_sales(State(state): State<AppState>, params: Result<Query<SalesRange>, QueryRejection>)
     -> Result<Json<Vec<BranchDay>>, ApiError> {
     let (from, to, branch) = query(params)?.resolve(state.time_zone.today(), 30, MAX_DAILY_RANGE_DAYS)?;
@@ -426,7 +486,7 @@ pub struct BranchHour {
 /// Purchases and revenue per branch per local hour (hours with sales only).
 #[utoipa::path(get, path = "/api/v1/analytics/sales/hourly", tag = "analytics", params(SalesRange),
     responses((status = 200, body = Vec<BranchHour>),
-              (status = 400, body = Problem, content_type = "application/problem+json")))]
+              (status = 400, body = Problem, content_type = "application/problem+json"), Unavailable))]
 async fn hourly_sales(State(state): State<AppState>, params: Result<Query<SalesRange>, QueryRejection>)
     -> Result<Json<Vec<BranchHour>>, ApiError> {
     let (from, to, branch) = query(params)?.resolve(state.time_zone.today(), 1, MAX_HOURLY_RANGE_DAYS)?;
@@ -455,7 +515,7 @@ pub struct CustomerSummary {
     params(("id" = Uuid, Path, description = "Customer id")),
     responses((status = 200, body = CustomerSummary),
               (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+              (status = 404, body = Problem, content_type = "application/problem+json"), Unavailable))]
 async fn customer(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<CustomerSummary>, ApiError> {
     let client = connection(&state.pool).await?;
     let statement = client
@@ -479,11 +539,14 @@ async fn customer(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LoyalQuery {
-    /// Page size, 1 to 1000 (default 50).
+    /// Page size, 0 to 1000 (default 50).
+    #[param(minimum = 0, maximum = 1000)]
     pub limit: Option<i64>,
     /// Customers skipped first (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
-    /// Only customers whose id starts with these hex digits (dashes ignored); results are then ordered by id.
+    /// Only customers whose id starts with these hex digits (1 to 32 of them; dashes ignored); results are then ordered by id.
+    #[param(pattern = "^-*([0-9a-fA-F]-*){1,32}$", example = "01e1e1")]
     pub prefix: Option<String>,
 }
 
@@ -520,7 +583,7 @@ pub fn prefix_bounds(prefix: &str) -> Option<(Uuid, Uuid)> {
 /// Loyal customers, paged, optionally searched by id prefix.
 #[utoipa::path(get, path = "/api/v1/analytics/loyal-customers", tag = "analytics", params(LoyalQuery),
     responses((status = 200, body = LoyalPage),
-              (status = 400, body = Problem, content_type = "application/problem+json")))]
+              (status = 400, body = Problem, content_type = "application/problem+json"), Unavailable))]
 async fn loyal_customers_page(State(state): State<AppState>, params: Result<Query<LoyalQuery>, QueryRejection>)
     -> Result<Json<LoyalPage>, ApiError> {
     let params = query(params)?;
@@ -577,7 +640,7 @@ pub struct Freshness {
 }
 
 /// How current the read models are.
-#[utoipa::path(get, path = "/api/v1/analytics/freshness", tag = "analytics", responses((status = 200, body = Freshness)))]
+#[utoipa::path(get, path = "/api/v1/analytics/freshness", tag = "analytics", responses((status = 200, body = Freshness), Unavailable))]
 async fn freshness(State(state): State<AppState>) -> Result<Json<Freshness>, ApiError> {
     let client = connection(&state.pool).await?;
     let row = one(&client,
@@ -610,5 +673,21 @@ mod tests {
         assert!(prefix_bounds("xyz").is_none());
         assert!(prefix_bounds("").is_none());
         assert!(prefix_bounds(&"a".repeat(33)).is_none());
+    }
+
+    #[test]
+    fn days_are_exactly_yyyy_mm_dd() {
+        assert_eq!("2025-05-01".parse::<Day>(), Ok(Day(NaiveDate::from_ymd_opt(2025, 5, 1).unwrap())));
+        assert_eq!("0000-01-01".parse::<Day>().map(|d| d.0.to_string()), Ok("0000-01-01".to_owned()));
+        for text in ["-262143-01-01", "+2025-05-01", "2025-5-1", "20250501", "2025-02-30", "2025-05-01 ", "２０２５-05-01", ""] {
+            assert!(text.parse::<Day>().is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_default_range_saturates_instead_of_panicking() {
+        let range = SalesRange { from: None, to: Some(Day(NaiveDate::MIN)), branch: None };
+        let (from, to, _) = range.resolve(NaiveDate::MIN, 30, MAX_DAILY_RANGE_DAYS).expect("a range");
+        assert_eq!((from, to), (NaiveDate::MIN, NaiveDate::MIN));
     }
 }

@@ -96,6 +96,9 @@ impl Branches {
     }
 }
 
+/// [`is_valid_branch_id`] as a regular expression, for API documents.
+pub const BRANCH_ID_PATTERN: &str = "^[A-Z0-9_-]{1,32}$";
+
 /// Branch ids are short upper-case codes like `SMKT001`.
 pub fn is_valid_branch_id(id: &str) -> bool {
     (1..=32).contains(&id.len())

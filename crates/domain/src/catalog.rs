@@ -117,6 +117,11 @@ impl Catalog {
     }
 }
 
+/// A name that may name a product, as a regular expression for API
+/// documents: no comma, and something besides white space (names are
+/// matched after trimming and lower-casing).
+pub const PRODUCT_NAME_PATTERN: &str = r"^[^,]*[^,\s][^,]*$";
+
 /// Trims and lower-cases a product name, rejecting empty or over-long ones.
 pub fn normalize_product_name(name: &str) -> Result<String, CatalogError> {
     let normalized = name.trim().to_lowercase();

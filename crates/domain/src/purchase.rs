@@ -82,6 +82,10 @@ impl CustomerId {
     }
 }
 
+/// What [`CustomerId`]'s `from_str` accepts, as a regular expression for API
+/// documents: the hyphenated UUID form, any case.
+pub const CUSTOMER_ID_PATTERN: &str = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
 impl FromStr for CustomerId {
     type Err = UuidError;
 

@@ -64,7 +64,8 @@ async fn list_products(State(state): State<AppState>) -> Result<Json<Vec<Product
     params(("id" = i32, Path, description = "Product id")),
     responses((status = 200, description = "The product", body = ProductView),
               (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json")))]
+              (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+              (status = 503, description = "Database unavailable (see Retry-After)", body = Problem, content_type = "application/problem+json")))]
 async fn get_product(State(state): State<AppState>, Path(id): Path<i32>) -> Result<Json<ProductView>, ApiError> {
     let client = connection(&state.pool).await?;
     let catalog = supermarket_storage::catalog::load_catalog(&**client).await.map_err(database_error)?;
@@ -76,7 +77,8 @@ async fn get_product(State(state): State<AppState>, Path(id): Path<i32>) -> Resu
 
 /// Every branch, in id order.
 #[utoipa::path(get, path = "/api/v1/branches", tag = "catalog",
-    responses((status = 200, description = "The branches", body = Vec<BranchView>)))]
+    responses((status = 200, description = "The branches", body = Vec<BranchView>),
+              (status = 503, description = "Database unavailable (see Retry-After)", body = Problem, content_type = "application/problem+json")))]
 async fn list_branches(State(state): State<AppState>) -> Result<Json<Vec<BranchView>>, ApiError> {
     let client = connection(&state.pool).await?;
     let branches = supermarket_storage::catalog::load_branches(&**client).await.map_err(database_error)?;

@@ -119,3 +119,31 @@ async fn openapi_document_is_3_1_and_lists_the_paths() {
     let docs = app.http.get(format!("{}/docs/", app.base)).send().await.unwrap();
     assert_eq!(docs.status().as_u16(), 200);
 }
+
+/// Schemathesis against the running service: tests/schemathesis.toml and the
+/// catalog rules of tests/schemathesis_hooks.py.
+#[tokio::test]
+async fn schemathesis_finds_no_failing_check() {
+    let app = spawn_app().await;
+    let tests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let report = supermarket_testkit::schemathesis::run(supermarket_testkit::schemathesis::Fuzz {
+        base_url: &app.base,
+        config: &tests.join("schemathesis.toml"),
+        hooks: Some(&tests.join("schemathesis_hooks.py")),
+        bearer: None,
+    })
+    .await;
+    println!("{}\n(schemathesis took {:.1} s)", report.output, report.elapsed.as_secs_f64());
+}
+
+/// Every operation reads the database, and says it may answer 503.
+#[tokio::test]
+async fn the_document_lists_the_unavailable_answer() {
+    let app = spawn_app().await;
+    let (status, doc) = app.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    for path in ["/api/v1/products", "/api/v1/products/{id}", "/api/v1/branches"] {
+        let unavailable = &doc["paths"][path]["get"]["responses"]["503"];
+        assert_eq!(unavailable["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem", "{path}");
+    }
+}

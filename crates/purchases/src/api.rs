@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::catalog::CatalogCache;
 use crate::receipt::{Receipt, ReceiptItem};
-use crate::request::{self, BasketItem, Order, ProductKey, PurchaseRequest, SeedItems, SeedPurchaseRequest};
+use crate::request::{self, BasketItem, Order, ProductKey, ProductName, PurchaseRequest, SeedItems, SeedPurchaseRequest};
 use crate::writer::{Outcome, WriteError, Writer};
 
 /// Set on a response that replays the purchase an idempotency key already
@@ -37,10 +37,18 @@ pub struct AppState {
     info(title = "Supermarket purchases API",
          description = "Records sales at the tills. Prices and totals come from the catalog; `Idempotency-Key` makes retries safe."),
     paths(create_purchase, create_purchase_seed, get_purchase, list_products, list_branches),
-    components(schemas(PurchaseRequest, SeedPurchaseRequest, BasketItem, ProductKey, SeedItems, Receipt, ReceiptItem,
+    components(schemas(PurchaseRequest, SeedPurchaseRequest, BasketItem, ProductKey, ProductName, SeedItems, Receipt, ReceiptItem,
                        ProductView, BranchView, Problem))
 )]
 pub struct ApiDoc;
+
+/// The served document: [`ApiDoc`] with the cashier's bearer token on every
+/// operation (the owner's works too, so no role is ever refused with 403).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    supermarket_http::openapi::require_bearer(&mut document, "cashier", &[], false);
+    document
+}
 
 /// The API routes, with state but without health, docs or the standard
 /// layers (access control can wrap exactly these).
@@ -72,7 +80,7 @@ pub async fn index() -> impl IntoResponse {
          headers(("Location" = String, description = "URL of the receipt"),
                  ("Idempotent-Replayed" = Option<String>, description = "`true` when this replays an earlier response"))),
         (status = 400, description = "Malformed JSON or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotency-Key reused with a different request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotency-Key reused with a different request (`idempotency-key-reused`), or the catalog changed under the sale (`purchase-rejected`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Breaks a rule: unknown branch or product, repeated product, quantity not 1, empty basket, bad customer id, missing field",
@@ -92,10 +100,11 @@ pub async fn create_purchase(State(state): State<AppState>, headers: HeaderMap, 
     responses(
         (status = 201, description = "Stored (or replayed)", body = Receipt),
         (status = 400, description = "Malformed JSON or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotency-Key reused with a different request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotency-Key reused with a different request (`idempotency-key-reused`), or the catalog changed under the sale (`purchase-rejected`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Breaks a rule: unknown branch or product, repeated product, empty basket, bad user id, missing field",
+         body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable (see Retry-After)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_purchase_seed(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<SeedPurchaseRequest>) -> Result<Response, ApiError> {
     record(&state, &headers, Order::try_from(body)?).await
@@ -150,7 +159,8 @@ fn write_error(error: WriteError) -> ApiError {
     params(("id" = Uuid, Path, description = "Purchase id")),
     responses((status = 200, description = "The receipt", body = Receipt),
               (status = 400, description = "Not a UUID", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "No such purchase", body = Problem, content_type = "application/problem+json")))]
+              (status = 404, description = "No such purchase", body = Problem, content_type = "application/problem+json"),
+              (status = 503, description = "Database unavailable (see Retry-After)", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_purchase(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Receipt>, ApiError> {
     let id = Uuid::try_parse(&id).map_err(|_| {
         Problem::new(StatusCode::BAD_REQUEST, "invalid-purchase-id", "Invalid purchase id")

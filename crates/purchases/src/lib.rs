@@ -34,7 +34,6 @@ use supermarket_http::{Readiness, health, openapi, with_standard_layers};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use utoipa::OpenApi;
 
 pub use api::AppState;
 use catalog::CatalogCache;
@@ -112,7 +111,7 @@ pub fn router(state: AppState, auth: &Auth) -> Router {
         .merge(auth.routes())
         .merge(supermarket_web::pos_router(auth))
         .merge(health::routes(readiness))
-        .merge(openapi::routes(api::ApiDoc::openapi()));
+        .merge(openapi::routes(api::openapi_document()));
     with_standard_layers(router, BODY_LIMIT)
 }
 

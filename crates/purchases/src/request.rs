@@ -10,13 +10,14 @@
 
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, SubsecRound, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use supermarket_domain::{BasketLine, BranchError, CustomerId, ProductId, ProductRef, Purchase, PurchaseError, PurchaseId};
 use supermarket_http::Problem;
 use supermarket_storage::purchases::{Idempotency, NewPurchase};
-use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use crate::catalog::Snapshot;
@@ -25,64 +26,140 @@ use crate::catalog::Snapshot;
 /// prices and totals always come from the catalog.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PurchaseRequest {
-    /// One of the predefined branches.
-    #[schema(example = "SMKT001")]
+    /// One of the predefined branches (`GET /api/v1/branches`); an id of the
+    /// right shape that names no branch is a 422 `unknown-branch`.
+    #[schema(example = "SMKT001", min_length = 1, max_length = 32, pattern = "^[A-Z0-9_-]{1,32}$")]
     pub branch_id: String,
-    /// The customer's loyalty id (a UUID). Absent: a new customer, whose id
-    /// the server assigns and returns.
+    /// The customer's loyalty id (a hyphenated UUID). Absent or null: a new
+    /// customer, whose id the server assigns and returns.
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid, example = "01e1e159-8045-43c2-88dd-5682b18bd680")]
+    #[schema(value_type = Option<String>, format = Uuid, example = "01e1e159-8045-43c2-88dd-5682b18bd680",
+             pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub customer_id: Option<String>,
     /// Products by name, by id, or as `{"product": ..., "quantity": 1}`;
-    /// each product at most once, quantity exactly 1.
-    #[schema(value_type = Vec<BasketItem>, min_items = 1, example = json!(["milk", 2, {"product": "eggs", "quantity": 1}]))]
+    /// each product at most once, quantity exactly 1. A product the catalog
+    /// does not hold is a 422 `unknown-product`; the same product twice
+    /// (also spelled differently: `"milk"` and `1`) is a 422 `repeated-product`.
+    #[schema(schema_with = basket_items_schema)]
     pub items: Vec<Value>,
 }
 
 /// `POST /purchase`, the shape of the original specification.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SeedPurchaseRequest {
-    #[schema(example = "SMKT001")]
+    /// One of the predefined branches.
+    #[schema(example = "SMKT001", min_length = 1, max_length = 32, pattern = "^[A-Z0-9_-]{1,32}$")]
     pub supermarket_id: String,
+    /// The customer's id (a hyphenated UUID); absent or null: a new customer.
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
+    #[schema(value_type = Option<String>, format = Uuid,
+             pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub user_id: Option<String>,
     /// A list of product names, or one comma-separated string.
     #[schema(value_type = SeedItems)]
     pub items_list: Value,
 }
 
-/// An item of a basket (documentation of the accepted shapes).
-#[allow(dead_code)]
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum BasketItem {
-    /// A product name (any case).
-    Name(String),
-    /// A product id.
-    Id(i32),
-    /// A product with an explicit quantity, which must be 1.
-    Line { product: ProductKey, quantity: Option<i64> },
+// The shapes a basket may take are parsed by hand (see `parse_item`), so
+// their schemas are written by hand too, with every rule of their shape:
+// names have something besides white space and no comma (product names never
+// do), ids are 32-bit integers, a quantity is 1, a list is not empty and has
+// no item twice. Whether a well-formed name or id is in the catalog, and
+// whether two spellings name the same product, only the catalog can tell.
+
+fn schema_from(value: Value) -> RefOr<Schema> {
+    serde_json::from_value(value).expect("a hand-written schema is a valid schema")
 }
+
+fn basket_items_schema() -> RefOr<Schema> {
+    schema_from(json!({
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/BasketItem"},
+        "minItems": 1,
+        "uniqueItems": true,
+        "example": ["milk", 2, {"product": "eggs", "quantity": 1}],
+    }))
+}
+
+/// A product name as a client may write it (any case, surrounding spaces
+/// ignored).
+pub struct ProductName;
+
+impl PartialSchema for ProductName {
+    fn schema() -> RefOr<Schema> {
+        schema_from(json!({
+            "type": "string",
+            "description": "A product name, in any case; surrounding white space is ignored. Never empty, never a comma.",
+            "minLength": 1,
+            "pattern": supermarket_domain::catalog::PRODUCT_NAME_PATTERN,
+            "example": "milk",
+        }))
+    }
+}
+
+impl ToSchema for ProductName {}
 
 /// A product named by name or id.
-#[allow(dead_code)]
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum ProductKey {
-    Name(String),
-    Id(i32),
+pub struct ProductKey;
+
+impl PartialSchema for ProductKey {
+    fn schema() -> RefOr<Schema> {
+        schema_from(json!({
+            "description": "A product, by name or by id.",
+            "oneOf": [
+                {"$ref": "#/components/schemas/ProductName"},
+                {"type": "integer", "format": "int32", "description": "A product id."},
+            ],
+        }))
+    }
 }
 
-/// `items_list` of the seed endpoint.
-#[allow(dead_code)]
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum SeedItems {
-    List(Vec<String>),
-    /// "milk,bread"
-    Joined(String),
+impl ToSchema for ProductKey {}
+
+/// An item of a basket (documentation of the accepted shapes).
+pub struct BasketItem;
+
+impl PartialSchema for BasketItem {
+    fn schema() -> RefOr<Schema> {
+        schema_from(json!({
+            "description": "An item of a basket: a product name, a product id, or a product with its quantity.",
+            "oneOf": [
+                {"$ref": "#/components/schemas/ProductName"},
+                {"type": "integer", "format": "int32", "description": "A product id."},
+                {
+                    "type": "object",
+                    "description": "A product with an explicit quantity, which must be 1.",
+                    "required": ["product"],
+                    "properties": {
+                        "product": {"$ref": "#/components/schemas/ProductKey"},
+                        "quantity": {"type": ["integer", "null"], "minimum": 1, "maximum": 1,
+                                     "description": "Always 1 (absent or null: 1)."},
+                    },
+                },
+            ],
+        }))
+    }
 }
+
+impl ToSchema for BasketItem {}
+
+/// `items_list` of the seed endpoint.
+pub struct SeedItems;
+
+impl PartialSchema for SeedItems {
+    fn schema() -> RefOr<Schema> {
+        schema_from(json!({
+            "description": "Product names: a list, or one comma-separated string.",
+            "oneOf": [
+                {"type": "array", "items": {"$ref": "#/components/schemas/ProductName"}, "minItems": 1, "uniqueItems": true},
+                {"type": "string", "description": "Names separated by commas, e.g. \"milk,bread\": at least one.",
+                 "pattern": "[^,\\s]", "example": "milk,bread"},
+            ],
+        }))
+    }
+}
+
+impl ToSchema for SeedItems {}
 
 /// A request in one shape, whichever endpoint received it.
 #[derive(Debug)]

@@ -6,6 +6,8 @@
 //! - [`nats`]: [`TestNats`], a connection to the real NATS server with
 //!   stream and consumer names unique to the test.
 //! - [`data`]: paths of the repository's `data/` files.
+//! - [`schemathesis`]: API fuzzing of a running service from its OpenAPI
+//!   document, with the `st` command.
 //!
 //! Settings come from `DATABASE_URL` and `NATS_URL`, defaulting to the local
 //! servers (`postgres://postgres@127.0.0.1:5432/postgres`, `nats://127.0.0.1:4222`).
@@ -14,6 +16,7 @@
 pub mod data;
 pub mod db;
 pub mod nats;
+pub mod schemathesis;
 
 pub use db::TestDatabases;
 pub use nats::TestNats;

@@ -135,3 +135,80 @@ async fn v1_reports_and_problems() {
     }
     nats.cleanup().await;
 }
+
+/// Dates are `YYYY-MM-DD` and nothing wider. chrono's parser also takes
+/// signed and six-digit years, and `to=-262143-01-01` then made the default
+/// `from` (29 days earlier) overflow: the handler panicked and the client
+/// got its connection dropped instead of an answer.
+#[tokio::test]
+async fn dates_are_plain_full_dates_and_ranges_have_their_own_problem() {
+    let db = TestDatabases::new().await;
+    let api = Api::start(&db, 3, "UTC").await;
+    for query in ["to=-262143-01-01", "to=%2B2025-05-01", "from=2025-5-1", "from=20250501", "to=2025-02-30"] {
+        for report in ["daily", "hourly"] {
+            let path = format!("/api/v1/analytics/sales/{report}?{query}");
+            let (status, problem) = api.get(&path).await;
+            assert_eq!(status, 400, "{path}: {problem}");
+            assert_eq!(problem["type"], "/problems/invalid-parameter", "{path}");
+        }
+    }
+    for path in [
+        "/api/v1/analytics/sales/daily?from=2025-05-02&to=2025-05-01",
+        "/api/v1/analytics/sales/daily?from=2024-01-01&to=2025-05-01",
+        "/api/v1/analytics/sales/hourly?from=2025-03-31&to=2025-05-01",
+    ] {
+        let (status, problem) = api.get(path).await;
+        assert_eq!(status, 400, "{path}: {problem}");
+        assert_eq!(problem["type"], "/problems/invalid-range", "{path}");
+    }
+    for path in [
+        "/api/v1/analytics/sales/daily?to=0000-01-01",
+        "/api/v1/analytics/sales/daily?from=2025-05-01&to=2025-05-31&branch=SMKT001",
+        "/api/v1/analytics/sales/hourly?from=2025-04-02&to=2025-05-01",
+        "/api/v1/analytics/loyal-customers?limit=0",
+    ] {
+        let (status, body) = api.get(path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+}
+
+/// The document states the limits the handlers enforce, and the owner's
+/// bearer token on every report (found by schemathesis: negative `limit` and
+/// `offset` were documented as valid, the 503 and the access answers not at
+/// all).
+#[tokio::test]
+async fn the_document_states_the_parameter_rules_and_access() {
+    let db = TestDatabases::new().await;
+    let api = Api::start(&db, 3, "UTC").await;
+    let (_, doc) = api.get("/openapi.json").await;
+    let parameter = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"].as_array().and_then(|all| all.iter().find(|p| p["name"] == name)).cloned().unwrap_or_default()
+    };
+    for path in ["/loyal-customers", "/api/v1/analytics/loyal-customers"] {
+        for name in ["limit", "offset"] {
+            let schema = &parameter(path, name)["schema"];
+            assert_eq!(schema["type"], "integer", "{path} {name}");
+            assert_eq!(schema["minimum"], 0, "{path} {name}");
+        }
+    }
+    assert_eq!(parameter("/api/v1/analytics/loyal-customers", "limit")["schema"]["maximum"], 1000);
+    assert_eq!(parameter("/api/v1/analytics/loyal-customers", "prefix")["schema"]["pattern"], "^-*([0-9a-fA-F]-*){1,32}$");
+    for path in ["/api/v1/analytics/sales/daily", "/api/v1/analytics/sales/hourly"] {
+        assert_eq!(parameter(path, "from")["schema"], json!({"type": "string", "format": "date"}), "{path}");
+        assert_eq!(parameter(path, "branch")["schema"]["pattern"], supermarket_domain::branch::BRANCH_ID_PATTERN, "{path}");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    let paths = doc["paths"].as_object().expect("paths");
+    assert_eq!(paths.len(), 10);
+    for (path, item) in paths {
+        let responses = &item["get"]["responses"];
+        if path == "/" {
+            assert!(item["get"].get("security").is_none());
+            continue;
+        }
+        assert_eq!(item["get"]["security"], json!([{"bearer": []}]), "{path}");
+        for status in ["401", "403", "429", "503"] {
+            assert_eq!(responses[status]["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem", "{path} {status}");
+        }
+    }
+}

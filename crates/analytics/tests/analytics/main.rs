@@ -4,5 +4,6 @@ mod access;
 mod api;
 mod consumer;
 mod end_to_end;
+mod fuzz;
 mod helpers;
 mod rebuild;
