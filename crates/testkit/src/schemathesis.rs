@@ -11,7 +11,8 @@
 //! fails.
 //!
 //! To look closer at a run, `SCHEMATHESIS_EXTRA_ARGS` adds options to
-//! `st run`, e.g. `--report har --report-dir /tmp/st` or `-v`.
+//! `st run`, e.g. `--report har,ndjson --report-dir /tmp/schemathesis` (an
+//! absolute folder: the run's own working folder is removed afterwards).
 //!
 //! `st` is looked up on `PATH` (scripts/test.sh puts `target/test-venv/bin`
 //! there), then in `target/test-venv/bin`; a missing `st` fails the test with
