@@ -224,7 +224,9 @@ impl Consumer {
                         () = tokio::time::sleep(backoff) => {}
                         () = shutdown.cancelled() => return false,
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    // At most a second apart: a longer pause would outlast a
+                    // database restart by that much.
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
             }
         }

@@ -129,7 +129,10 @@ pub async fn relay_loop(publisher: Arc<Publisher>, wake: Arc<Notify>, poll: Dura
                     () = tokio::time::sleep(backoff) => {}
                     () = shutdown.cancelled() => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                // At most a second apart: an attempt costs one connection
+                // try, and a longer pause would outlast a database or broker
+                // restart by that much.
+                backoff = (backoff * 2).min(Duration::from_secs(1));
             }
         }
     }

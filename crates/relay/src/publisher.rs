@@ -11,6 +11,8 @@
 //! 3. once every ack arrived, `DELETE` the rows and commit.
 //!
 //! Any failure rolls the transaction back: the rows stay and are retried.
+//! A NATS connection that drops while acks are awaited fails the batch at
+//! once (those acks cannot come), rather than after the ack timeout.
 //! A crash after the acks but before the commit re-publishes the batch
 //! later; the stream's duplicate window drops those repeats, and analytics
 //! deduplicates on the event id anyway.
@@ -24,6 +26,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream;
@@ -151,20 +154,34 @@ impl Publisher {
             }
         }
 
-        let mut acks = FuturesUnordered::new();
-        let mut duplicates = 0u64;
-        for event in &events {
-            if acks.len() >= self.max_in_flight
-                && let Some(ack) = acks.next().await
-            {
+        let publish_all = async {
+            let mut acks = FuturesUnordered::new();
+            let mut duplicates = 0u64;
+            for event in &events {
+                if acks.len() >= self.max_in_flight
+                    && let Some(ack) = acks.next().await
+                {
+                    duplicates += u64::from(check_ack(ack)?);
+                }
+                let ack = supermarket_events::publish_purchase(&self.js, &self.nats, event).await?;
+                acks.push(ack.into_future());
+            }
+            while let Some(ack) = acks.next().await {
                 duplicates += u64::from(check_ack(ack)?);
             }
-            let ack = supermarket_events::publish_purchase(&self.js, &self.nats, event).await?;
-            acks.push(ack.into_future());
-        }
-        while let Some(ack) = acks.next().await {
-            duplicates += u64::from(check_ack(ack)?);
-        }
+            anyhow::Ok(duplicates)
+        };
+        // Acks of messages sent before the connection dropped never come:
+        // waiting for their timeout (seconds) would hold the whole outbox
+        // back after the broker is back. Give the batch up at once instead;
+        // its rows stay and are published again (the broker drops repeats).
+        let client = self.js.client();
+        let duplicates = tokio::select! {
+            duplicates = publish_all => duplicates?,
+            () = connection_lost(&client) => {
+                anyhow::bail!("the NATS connection dropped while {} events awaited their acks", events.len())
+            }
+        };
 
         if stop == Stop::AfterPublishBeforeCommit {
             // Dropping `tx` rolls back, as a dead process would.
@@ -193,6 +210,16 @@ impl Publisher {
             )
             .await?;
         Ok(Backlog { rows: row.get(0), oldest_age_seconds: row.get(1) })
+    }
+}
+
+/// How often a batch awaiting acks checks that the connection still stands.
+const CONNECTION_CHECK: Duration = Duration::from_millis(20);
+
+/// Resolves once the client is not connected.
+async fn connection_lost(client: &async_nats::Client) {
+    while client.connection_state() == async_nats::connection::State::Connected {
+        tokio::time::sleep(CONNECTION_CHECK).await;
     }
 }
 
