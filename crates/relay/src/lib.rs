@@ -123,6 +123,15 @@ pub async fn relay_loop(publisher: Arc<Publisher>, wake: Arc<Notify>, poll: Dura
                     () = shutdown.cancelled() => {}
                 }
             }
+            Err(error) if !publisher.broker_connected() => {
+                // Nothing can be published until the client is back: wait for
+                // that rather than for a backoff that would outlast it.
+                tracing::warn!(error = format!("{error:#}"), "outbox batch failed: NATS is not connected; rows stay until it is back");
+                tokio::select! {
+                    () = publisher.broker_reconnected() => {}
+                    () = shutdown.cancelled() => {}
+                }
+            }
             Err(error) => {
                 tracing::warn!(error = format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "outbox batch failed; rows stay for a retry");
                 tokio::select! {

@@ -233,4 +233,16 @@ impl Publisher {
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
+
+    /// Whether the NATS client is connected now.
+    pub fn broker_connected(&self) -> bool {
+        self.js.client().connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Resolves once the NATS client is connected (at once if it is).
+    pub async fn broker_reconnected(&self) {
+        while !self.broker_connected() {
+            tokio::time::sleep(CONNECTION_CHECK).await;
+        }
+    }
 }
