@@ -102,9 +102,9 @@ impl Settings {
             data_dir,
             work_dir: None,
             keep_work_dir: false,
-            pg_bindir: std::env::var_os("CHAOS_PG_BINDIR").map(PathBuf::from),
-            nats_server: std::env::var_os("CHAOS_NATS_SERVER").map(PathBuf::from),
-            python: std::env::var("CHAOS_PYTHON").unwrap_or_else(|_| "python3".to_owned()),
+            pg_bindir: non_empty_env("CHAOS_PG_BINDIR").map(PathBuf::from),
+            nats_server: non_empty_env("CHAOS_NATS_SERVER").map(PathBuf::from),
+            python: non_empty_env("CHAOS_PYTHON").unwrap_or_else(|| "python3".to_owned()),
             rounds: 5,
             rate: 200,
             tills: 64,
@@ -123,6 +123,11 @@ impl Settings {
             rust_log: "info,supermarket_http::request_id=warn".to_owned(),
         }
     }
+}
+
+/// A setting from the environment; empty counts as unset (as in `.env.example`).
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
 }
 
 /// One fault of a round.

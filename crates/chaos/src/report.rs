@@ -151,7 +151,7 @@ impl Report {
         let retried: u64 = self.failed_attempts.values().sum();
         let causes: Vec<String> = self.failed_attempts.iter().map(|(cause, n)| format!("{cause}: {n}")).collect();
         let _ = writeln!(out, "\n| total | |\n|---|---|");
-        let _ = writeln!(out, "| faults injected | {faults} ({} rounds of 5 single faults + all together) |", self.rounds);
+        let _ = writeln!(out, "| faults injected | {faults} ({} × the 5 single faults and all together) |", self.rounds);
         let _ = writeln!(out, "| purchases acknowledged | {} |", verdict.acknowledged);
         let _ = writeln!(out, "| lost (must be 0) | {} (OLTP {}, analytics {}, lake {}) |", verdict.lost(), verdict.lost_oltp, verdict.lost_analytics, verdict.lost_lake);
         let _ = writeln!(out, "| double-counted (must be 0) | {} (OLTP {}, analytics {}, lake {}) |",

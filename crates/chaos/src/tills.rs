@@ -244,11 +244,13 @@ impl Inner {
     }
 
     fn remember(&self, customer: Uuid) {
+        // The generator's lock first and alone: `next_sale` takes it before
+        // the customers' lock, so taking them the other way round could deadlock.
+        let slot = lock(&self.rng).random_range(0..KNOWN_CUSTOMERS);
         let mut customers = lock(&self.customers);
         if customers.len() < KNOWN_CUSTOMERS {
             customers.push(customer);
         } else {
-            let slot = lock(&self.rng).random_range(0..KNOWN_CUSTOMERS);
             customers[slot] = customer;
         }
     }
