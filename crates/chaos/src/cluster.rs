@@ -60,6 +60,11 @@ impl Cluster {
             None => std::env::temp_dir().join(format!("supermarket-chaos-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])),
         };
         std::fs::create_dir_all(&work).with_context(|| format!("cannot create the work folder {}", work.display()))?;
+        let shown = work.display().to_string();
+        Self::start_in(settings, program, data_dir, work).await.with_context(|| format!("the cluster did not start (logs left in {shown})"))
+    }
+
+    async fn start_in(settings: &Settings, program: PathBuf, data_dir: PathBuf, work: PathBuf) -> anyhow::Result<Cluster> {
         // The postgres user must be able to reach its data folder inside.
         std::fs::set_permissions(&work, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
         tracing::info!(work = %work.display(), "starting PostgreSQL and nats-server");
