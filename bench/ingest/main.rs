@@ -230,6 +230,18 @@ async fn all(args: AllArgs) -> anyhow::Result<()> {
     };
     let name = format!("bench_ingest_{}", std::process::id());
     let url = setup(&args.admin_url, &name).await?;
+    // The database goes whatever happens next (a service that fails to
+    // start, a wrk error), unless --keep-database asks to keep it.
+    let outcome = measure_all(&args, &name, &url, use_wrk).await;
+    if !args.keep_database {
+        let admin = supermarket_storage::connect(&args.admin_url, "BENCH_ADMIN_URL").await?;
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+    }
+    outcome
+}
+
+/// Both measurements of `ingest all` on the fresh database `name` at `url`.
+async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> anyhow::Result<()> {
     println!("fresh database {name}; generator: {}", if use_wrk { "wrk + Lua" } else { "built-in simulator" });
 
     // (2) end to end, through the service in its own process.
@@ -364,9 +376,5 @@ async fn all(args: AllArgs) -> anyhow::Result<()> {
     println!("    service peak RSS (VmHWM) over the whole run: {hwm:.1} MiB");
     drop(admin);
     drop(snapshot_client);
-    if !args.keep_database {
-        let admin = supermarket_storage::connect(&args.admin_url, "BENCH_ADMIN_URL").await?;
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
-    }
     Ok(())
 }
