@@ -355,20 +355,7 @@ pub fn parse_products<R: Read>(input: R) -> Result<Vec<ProductRow>, Vec<RowError
         }
         Ok(ProductRow { name, price })
     })?;
-    let mut seen = HashSet::new();
-    let mut errors = Vec::new();
-    for (line, product) in &rows {
-        if !seen.insert(product.name.clone()) {
-            errors.push(RowError {
-                line: *line,
-                reason: format!("product `{}` is listed twice", product.name),
-            });
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(rows.into_iter().map(|(_, product)| product).collect())
+    listed_once(rows, "product", |product| &product.name)
 }
 
 /// A branch as the branches file states it.
@@ -394,20 +381,29 @@ pub fn parse_branches<R: Read>(input: R) -> Result<Vec<BranchRow>, Vec<RowError>
         check_no_nul(&name, "branch name")?;
         Ok(BranchRow { id, name })
     })?;
+    listed_once(rows, "branch", |branch| &branch.id)
+}
+
+/// The rows of a small file whose `key` appears once each; otherwise an
+/// error on the line of every repeat, naming the `what` listed twice.
+fn listed_once<T>(
+    rows: Vec<(u64, T)>,
+    what: &str,
+    key: impl Fn(&T) -> &str,
+) -> Result<Vec<T>, Vec<RowError>> {
     let mut seen = HashSet::new();
-    let mut errors = Vec::new();
-    for (line, branch) in &rows {
-        if !seen.insert(branch.id.clone()) {
-            errors.push(RowError {
-                line: *line,
-                reason: format!("branch `{}` is listed twice", branch.id),
-            });
-        }
-    }
+    let errors: Vec<RowError> = rows
+        .iter()
+        .filter(|(_, row)| !seen.insert(key(row)))
+        .map(|(line, row)| RowError {
+            line: *line,
+            reason: format!("{what} `{}` is listed twice", key(row)),
+        })
+        .collect();
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(rows.into_iter().map(|(_, branch)| branch).collect())
+    Ok(rows.into_iter().map(|(_, row)| row).collect())
 }
 
 /// Checks that the products file describes a valid catalog (the domain's
