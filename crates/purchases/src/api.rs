@@ -66,6 +66,24 @@ pub async fn index() -> impl IntoResponse {
     Json(json!({"service": "purchases", "openapi": "/openapi.json", "docs": "/docs", "health": "/health", "ready": "/ready"}))
 }
 
+/// The refusals both sale endpoints share (their 201 and 422 differ), as
+/// problem documents.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // documentation only: the answers are built by `ApiError`
+enum SaleRefusals {
+    #[response(status = 400, description = "Malformed JSON or Idempotency-Key", content_type = "application/problem+json")]
+    Malformed(Problem),
+    #[response(status = 409, content_type = "application/problem+json",
+               description = "Idempotency-Key reused with a different request (`idempotency-key-reused`), or the catalog changed under the sale (`purchase-rejected`)")]
+    Conflict(Problem),
+    #[response(status = 413, description = "Body too large", content_type = "application/problem+json")]
+    TooLarge(Problem),
+    #[response(status = 415, description = "Not JSON", content_type = "application/problem+json")]
+    NotJson(Problem),
+    #[response(status = 503, description = "Database unavailable (see Retry-After)", content_type = "application/problem+json")]
+    Unavailable(Problem),
+}
+
 /// Records a sale.
 ///
 /// Answers 201 with the receipt and a `Location`. With an `Idempotency-Key`
@@ -79,13 +97,9 @@ pub async fn index() -> impl IntoResponse {
         (status = 201, description = "Stored (or replayed)", body = Receipt,
          headers(("Location" = String, description = "URL of the receipt"),
                  ("Idempotent-Replayed" = Option<String>, description = "`true` when this replays an earlier response"))),
-        (status = 400, description = "Malformed JSON or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotency-Key reused with a different request (`idempotency-key-reused`), or the catalog changed under the sale (`purchase-rejected`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Breaks a rule: unknown branch or product, repeated product, quantity not 1, empty basket, bad customer id, missing field",
          body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (see Retry-After)", body = Problem, content_type = "application/problem+json")))]
+        SaleRefusals))]
 pub async fn create_purchase(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<PurchaseRequest>) -> Result<Response, ApiError> {
     record(&state, &headers, Order::try_from(body)?).await
 }
@@ -99,13 +113,9 @@ pub async fn create_purchase(State(state): State<AppState>, headers: HeaderMap, 
     params(("Idempotency-Key" = Option<String>, Header, format = Uuid, description = "Client-generated UUID making retries safe")),
     responses(
         (status = 201, description = "Stored (or replayed)", body = Receipt),
-        (status = 400, description = "Malformed JSON or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotency-Key reused with a different request (`idempotency-key-reused`), or the catalog changed under the sale (`purchase-rejected`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Breaks a rule: unknown branch or product, repeated product, empty basket, bad user id, missing field",
          body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (see Retry-After)", body = Problem, content_type = "application/problem+json")))]
+        SaleRefusals))]
 pub async fn create_purchase_seed(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<SeedPurchaseRequest>) -> Result<Response, ApiError> {
     record(&state, &headers, Order::try_from(body)?).await
 }
