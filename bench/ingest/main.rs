@@ -89,19 +89,13 @@ fn repo_data() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data")
 }
 
-fn with_database(admin_url: &str, database: &str) -> anyhow::Result<String> {
-    let (base, params) = admin_url.split_once('?').map_or((admin_url, None), |(b, p)| (b, Some(p)));
-    let slash = base.rfind('/').filter(|&i| i > base.find("://").map_or(0, |s| s + 2)).context("admin URL needs a /database part")?;
-    Ok(format!("{}/{database}{}", &base[..slash], params.map(|p| format!("?{p}")).unwrap_or_default()))
-}
-
 /// A fresh, migrated database with the repository's branches and products.
 async fn setup(admin_url: &str, name: &str) -> anyhow::Result<String> {
     let admin = supermarket_storage::connect(admin_url, "BENCH_ADMIN_URL").await?;
     // Two statements: DROP/CREATE DATABASE refuse to run in one implicit transaction.
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
     admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
-    let url = with_database(admin_url, name)?;
+    let url = supermarket_testkit::db::with_database(admin_url, name)?;
     let mut client = supermarket_storage::connect(&url, "bench database").await?;
     supermarket_storage::migrate::oltp(&mut client).await?;
     let branches = std::fs::read_to_string(repo_data().join("supermarkets.csv")).context("data/supermarkets.csv")?;
