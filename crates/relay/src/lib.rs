@@ -61,7 +61,6 @@ pub struct Application {
     port: u16,
     config: Config,
     publisher: Arc<Publisher>,
-    nats_client: async_nats::Client,
 }
 
 impl Application {
@@ -72,10 +71,10 @@ impl Application {
         let port = listener.local_addr()?.port();
         let pool = supermarket_storage::pool::pool(&config.database.database_url, "DATABASE_URL", usize::from(config.database.db_pool_size))?;
         supermarket_storage::pool::check(&pool).await.context("the OLTP database (DATABASE_URL) does not answer")?;
-        let (nats_client, js) = supermarket_events::connect(&config.nats).await?;
+        let (_, js) = supermarket_events::connect(&config.nats).await?;
         supermarket_events::ensure_stream(&js, &config.nats).await?;
         let publisher = Arc::new(Publisher::new(pool, js, config.nats.clone(), config.batch_size, config.max_in_flight, Arc::new(Metrics::default())));
-        Ok(Application { listener, port, config, publisher, nats_client })
+        Ok(Application { listener, port, config, publisher })
     }
 
     pub fn port(&self) -> u16 {
@@ -92,7 +91,7 @@ impl Application {
         let listener_task = tokio::spawn(wakeup::listen(self.config.database.database_url.clone(), wake.clone(), shutdown.clone()));
         let poll = Duration::from_millis(self.config.poll_ms);
         let relay_task = tokio::spawn(relay_loop(self.publisher.clone(), wake, poll, shutdown.clone()));
-        let router = router(self.publisher.clone(), self.nats_client.clone());
+        let router = router(self.publisher.clone());
         tracing::info!(port = self.port, stream = %self.config.nats.stream, batch_size = self.config.batch_size, "relay started");
         let served = supermarket_http::serve(self.listener, router, shutdown.clone()).await;
         shutdown.cancel();
@@ -148,13 +147,12 @@ pub async fn relay_loop(publisher: Arc<Publisher>, wake: Arc<Notify>, poll: Dura
     tracing::info!("relay loop stopped");
 }
 
-fn router(publisher: Arc<Publisher>, nats: async_nats::Client) -> Router {
+fn router(publisher: Arc<Publisher>) -> Router {
     let ready_publisher = publisher.clone();
     let readiness = Readiness::new(move || {
         let publisher = ready_publisher.clone();
-        let nats = nats.clone();
         async move {
-            if nats.connection_state() != async_nats::connection::State::Connected {
+            if !publisher.broker_connected() {
                 anyhow::bail!("NATS is not connected");
             }
             publisher.backlog().await.map(|_| ())

@@ -178,7 +178,7 @@ impl Publisher {
         let client = self.js.client();
         let duplicates = tokio::select! {
             duplicates = publish_all => duplicates?,
-            () = connection_lost(&client) => {
+            () = until_connected_is(&client, false) => {
                 anyhow::bail!("the NATS connection dropped while {} events awaited their acks", events.len())
             }
         };
@@ -213,12 +213,16 @@ impl Publisher {
     }
 }
 
-/// How often a batch awaiting acks checks that the connection still stands.
+/// How often the connection's state is checked while waiting for it to change.
 const CONNECTION_CHECK: Duration = Duration::from_millis(20);
 
-/// Resolves once the client is not connected.
-async fn connection_lost(client: &async_nats::Client) {
-    while client.connection_state() == async_nats::connection::State::Connected {
+fn connected(client: &async_nats::Client) -> bool {
+    client.connection_state() == async_nats::connection::State::Connected
+}
+
+/// Resolves once whether the client is connected is `wanted` (at once if it is).
+async fn until_connected_is(client: &async_nats::Client, wanted: bool) {
+    while connected(client) != wanted {
         tokio::time::sleep(CONNECTION_CHECK).await;
     }
 }
@@ -236,13 +240,11 @@ impl Publisher {
 
     /// Whether the NATS client is connected now.
     pub fn broker_connected(&self) -> bool {
-        self.js.client().connection_state() == async_nats::connection::State::Connected
+        connected(&self.js.client())
     }
 
     /// Resolves once the NATS client is connected (at once if it is).
     pub async fn broker_reconnected(&self) {
-        while !self.broker_connected() {
-            tokio::time::sleep(CONNECTION_CHECK).await;
-        }
+        until_connected_is(&self.js.client(), true).await;
     }
 }
