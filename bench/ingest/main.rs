@@ -85,8 +85,17 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn repo_data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data")
+/// One of the repository's data files, read with `parse`; its bad rows are
+/// the error.
+fn parse_csv<T>(
+    path: PathBuf,
+    parse: fn(std::fs::File) -> Result<Vec<T>, Vec<supermarket_loader_csv::RowError>>,
+) -> anyhow::Result<Vec<T>> {
+    let file = std::fs::File::open(&path).with_context(|| path.display().to_string())?;
+    parse(file).map_err(|errors| {
+        let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("{}: {}", path.display(), errors.join("; "))
+    })
 }
 
 /// A fresh, migrated database with the repository's branches and products.
@@ -98,16 +107,15 @@ async fn setup(admin_url: &str, name: &str) -> anyhow::Result<String> {
     let url = supermarket_testkit::db::with_database(admin_url, name)?;
     let mut client = supermarket_storage::connect(&url, "bench database").await?;
     supermarket_storage::migrate::oltp(&mut client).await?;
-    let branches = std::fs::read_to_string(repo_data().join("supermarkets.csv")).context("data/supermarkets.csv")?;
-    for line in branches.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-        let (id, name) = line.trim().split_once(',').context("branch line")?;
-        client.execute("INSERT INTO branches (id, name) VALUES ($1, $2)", &[&id, &name]).await?;
+    // Read as `supermarket load` reads them.
+    let branches = parse_csv(supermarket_testkit::data::branches_csv(), supermarket_loader_csv::parse_branches)?;
+    for branch in &branches {
+        client.execute("INSERT INTO branches (id, name) VALUES ($1, $2)", &[&branch.id, &branch.name]).await?;
     }
-    let products = std::fs::read_to_string(repo_data().join("products_list.csv")).context("data/products_list.csv")?;
-    for line in products.trim_start_matches('\u{feff}').lines().skip(1).filter(|l| !l.trim().is_empty()) {
-        let (name, price) = line.trim().rsplit_once(',').context("product line")?;
-        let cents = price.parse::<supermarket_domain::Money>()?.cents() as i32;
-        client.execute("INSERT INTO products (name, price_cents) VALUES ($1, $2)", &[&name, &cents]).await?;
+    let products = parse_csv(supermarket_testkit::data::products_csv(), supermarket_loader_csv::parse_products)?;
+    for product in &products {
+        let cents = product.price.cents() as i32;
+        client.execute("INSERT INTO products (name, price_cents) VALUES ($1, $2)", &[&product.name, &cents]).await?;
     }
     Ok(url)
 }
