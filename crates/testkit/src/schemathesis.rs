@@ -6,9 +6,10 @@
 //!
 //! Each service keeps its settings in `tests/schemathesis.toml` (phases,
 //! examples per operation, which business-rule answers a schema-valid request
-//! may get). [`run`] adds what changes per run — the schema URL, the bearer
-//! token, the seed — and fails with Schemathesis's report when any check
-//! fails.
+//! may get) and its business rules, as extra checks, in
+//! `tests/schemathesis_hooks.py`. [`run`] adds what changes per run — the
+//! schema URL, the bearer token, the seed — prints Schemathesis's report, and
+//! fails with it when any check fails.
 //!
 //! To look closer at a run, `SCHEMATHESIS_EXTRA_ARGS` adds options to
 //! `st run`, e.g. `--report har,ndjson --report-dir /tmp/schemathesis` (an
@@ -39,19 +40,13 @@ const TIME_LIMIT: Duration = Duration::from_secs(300);
 pub struct Fuzz<'a> {
     /// Base URL of the running service, e.g. `http://127.0.0.1:41234`.
     pub base_url: &'a str,
-    /// The service's `schemathesis.toml`.
-    pub config: &'a Path,
-    /// Extra checks (Python, `@schemathesis.check`), e.g. business rules.
-    pub hooks: Option<&'a Path>,
+    /// The service's crate folder (`env!("CARGO_MANIFEST_DIR")`), whose
+    /// `tests/` hold `schemathesis.toml` and `schemathesis_hooks.py` (extra
+    /// checks in Python, `@schemathesis.check`).
+    pub crate_dir: &'a str,
     /// The token for the `bearer` security scheme, as `SCHEMATHESIS_BEARER`
     /// for the config's `[auth.openapi.bearer]`.
     pub bearer: Option<&'a str>,
-}
-
-/// What a passing run printed.
-pub struct Report {
-    pub output: String,
-    pub elapsed: Duration,
 }
 
 fn st_command() -> PathBuf {
@@ -70,9 +65,11 @@ fn st_command() -> PathBuf {
     );
 }
 
-/// Runs Schemathesis against `fuzz.base_url` and panics with its report when
-/// a check fails (or `st` is missing, or the run exceeds five minutes).
-pub async fn run(fuzz: Fuzz<'_>) -> Report {
+/// Runs Schemathesis against `fuzz.base_url`, prints its report, and panics
+/// with it when a check fails (or `st` is missing, or the run exceeds five
+/// minutes).
+pub async fn run(fuzz: Fuzz<'_>) {
+    let tests = Path::new(fuzz.crate_dir).join("tests");
     let st = st_command();
     let version = Command::new(&st).arg("--version").output().await.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
     if let Ok(version) = &version
@@ -86,7 +83,7 @@ pub async fn run(fuzz: Fuzz<'_>) -> Report {
     let mut command = Command::new(&st);
     command
         .arg("--config-file")
-        .arg(fuzz.config)
+        .arg(tests.join("schemathesis.toml"))
         .arg("--no-color")
         .arg("run")
         .arg(format!("{}/openapi.json", fuzz.base_url))
@@ -98,16 +95,13 @@ pub async fn run(fuzz: Fuzz<'_>) -> Report {
         .current_dir(&work)
         .env("NO_COLOR", "1")
         .env("SCHEMATHESIS_BEARER", fuzz.bearer.unwrap_or(""))
-        .env_remove("SCHEMATHESIS_HOOKS")
+        .env("SCHEMATHESIS_HOOKS", tests.join("schemathesis_hooks.py"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     if let Ok(extra) = std::env::var("SCHEMATHESIS_EXTRA_ARGS") {
         command.args(extra.split_whitespace());
-    }
-    if let Some(hooks) = fuzz.hooks {
-        command.env("SCHEMATHESIS_HOOKS", hooks);
     }
     let started = Instant::now();
     let child = command.spawn().unwrap_or_else(|error| panic!("cannot run {}: {error}", st.display()));
@@ -124,5 +118,5 @@ pub async fn run(fuzz: Fuzz<'_>) -> Report {
         output.status,
         elapsed.as_secs_f64()
     );
-    Report { output: text, elapsed }
+    println!("{text}\n(schemathesis took {:.1} s)", elapsed.as_secs_f64());
 }
