@@ -265,30 +265,26 @@ impl Stack {
         // The line comes just after the response: without this pause an
         // earlier request's line for the same uri could be taken for it.
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let deadline = Instant::now() + Duration::from_secs(2);
-        loop {
-            let log = std::fs::read_to_string(&self.access_log).unwrap_or_default();
-            let entry = log.lines().rev().filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok()).find(|entry| entry["uri"] == uri);
-            match entry {
-                Some(entry) => return entry["upstream"].as_str()?.rsplit(':').next()?.parse().ok(),
-                None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
-                None => panic!("no access log line for {uri}"),
-            }
-        }
+        self.upstream_in_log("uri", uri).await
     }
 
     /// The upstream port of the request nginx tagged `request_id` (its
     /// response's X-Request-Id); `None`: answered by nginx itself.
     pub async fn upstream_of(&self, request_id: &str) -> Option<u16> {
+        self.upstream_in_log("request_id", request_id).await
+    }
+
+    /// The upstream port of the last access log line whose `field` is
+    /// `value`, waiting up to 2 s for nginx to write it.
+    async fn upstream_in_log(&self, field: &str, value: &str) -> Option<u16> {
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
             let log = std::fs::read_to_string(&self.access_log).unwrap_or_default();
-            let entry = log.lines().filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-                .find(|entry| entry["request_id"] == request_id);
+            let entry = log.lines().rev().filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok()).find(|entry| entry[field] == value);
             match entry {
                 Some(entry) => return entry["upstream"].as_str()?.rsplit(':').next()?.trim().parse().ok(),
                 None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
-                None => panic!("no access log line for request {request_id}"),
+                None => panic!("no access log line with {field} {value}"),
             }
         }
     }
