@@ -10,6 +10,9 @@ use std::time::Duration;
 use clap::Parser;
 use supermarket_chaos::Settings;
 
+/// The suite's own defaults, shown and used by the flags below.
+static DEFAULTS: std::sync::LazyLock<Settings> = std::sync::LazyLock::new(|| Settings::new(PathBuf::new(), PathBuf::new()));
+
 #[derive(Parser, Debug)]
 #[command(about = "Kill and restart every part of the platform under load; check nothing is lost or counted twice")]
 struct Args {
@@ -20,22 +23,22 @@ struct Args {
     #[arg(long, default_value = "data")]
     data_dir: PathBuf,
     /// Rounds of faults (each: every single fault, then all together).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = DEFAULTS.rounds)]
     rounds: u32,
     /// Background sales per second.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = DEFAULTS.rate)]
     rate: u32,
     /// Sales in flight at most.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = DEFAULTS.tills)]
     tills: usize,
     /// Seconds a killed part stays down.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = DEFAULTS.down.as_secs_f64())]
     down: f64,
     /// Seconds of plain load between two faults, after the recovery.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = DEFAULTS.settle.as_secs_f64())]
     settle: f64,
     /// Seconds within which the lag must be back under 1 s after a restart.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = DEFAULTS.recovery_target.as_secs_f64())]
     recovery_target: f64,
     /// Only flag late recoveries in the table instead of failing the run.
     #[arg(long)]
@@ -47,13 +50,13 @@ struct Args {
     #[arg(long)]
     keep: bool,
     /// STORE_TIMEZONE of the services.
-    #[arg(long, default_value = "America/Sao_Paulo")]
+    #[arg(long, default_value_t = DEFAULTS.store_timezone.clone())]
     store_timezone: String,
     /// Seed of the sales generator.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = DEFAULTS.seed)]
     seed: u64,
     /// RUST_LOG of the services.
-    #[arg(long, default_value = "info,supermarket_http::request_id=warn")]
+    #[arg(long, default_value_t = DEFAULTS.rust_log.clone())]
     service_log: String,
     /// Also write the report to this file.
     #[arg(long)]
