@@ -126,6 +126,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         shared.push(("OWNER_TOKEN", owner.clone()));
         shared.push(("CASHIER_TOKEN", cashier.clone()));
     }
+    // Where this machine reaches each service (for the edge, the readiness
+    // wait and the banner): a service bound to every interface on loopback.
     let mut addresses = Vec::new();
     for (_, variable, port) in SERVICES {
         let addr = match non_empty_env(variable) {
@@ -133,7 +135,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
             None => SocketAddr::new(args.host, port),
         };
         shared.push((variable, addr.to_string()));
-        addresses.push(addr);
+        addresses.push(if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr });
     }
 
     // --- data ----------------------------------------------------------------
@@ -414,12 +416,11 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 async fn wait_for_ports(addresses: &[SocketAddr], limit: Duration, shutdown: &CancellationToken) -> bool {
     let deadline = Instant::now() + limit;
     for addr in addresses {
-        let target = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { *addr };
         loop {
             if shutdown.is_cancelled() || Instant::now() > deadline {
                 return false;
             }
-            if tokio::net::TcpStream::connect(target).await.is_ok() {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -442,11 +443,7 @@ async fn start_edge(args: &UpArgs, addresses: &[SocketAddr]) -> Option<ChildServ
         println!("note: deploy/nginx/render.sh not found (run `supermarket up` from the repository root): no edge");
         return None;
     }
-    let local = |i: usize| {
-        let addr: SocketAddr = addresses[i];
-        let ip = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
-        SocketAddr::new(ip, addr.port()).to_string()
-    };
+    let local = |i: usize| addresses[i].to_string();
     let dir = match std::fs::canonicalize(&args.run_dir) {
         Ok(run) => run.join("nginx"),
         Err(error) => {
@@ -491,11 +488,7 @@ async fn start_edge(args: &UpArgs, addresses: &[SocketAddr]) -> Option<ChildServ
 }
 
 fn print_banner(addresses: &[SocketAddr], edge: Option<(u16, u16)>, credentials: Option<&(String, String)>, file: &Path) {
-    let url = |i: usize| {
-        let addr = addresses[i];
-        let host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
-        format!("http://{host}:{}", addr.port())
-    };
+    let url = |i: usize| format!("http://{}:{}", addresses[i].ip(), addresses[i].port());
     println!();
     println!("Supermarket is up.");
     if let Some((plain, tls)) = edge {
