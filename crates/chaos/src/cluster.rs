@@ -189,19 +189,13 @@ impl Cluster {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
         let deadline = Instant::now() + limit;
         for (service, url) in self.ready_urls.clone() {
-            loop {
-                if let Ok(response) = client.get(&url).send().await
-                    && response.status().is_success()
-                {
-                    break;
-                }
-                let process = self.process(service);
-                if let Some(status) = process.exited()? {
-                    anyhow::bail!("{} exited while starting ({status}):\n{}", process.name(), process.log_tail(40));
-                }
-                anyhow::ensure!(Instant::now() < deadline, "{} was not ready within {limit:?}:\n{}", process.name(), process.log_tail(40));
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            // One deadline for them all: each waits what is left of it.
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.process(service)
+                .wait_ready(left, Duration::from_millis(50), async || {
+                    client.get(&url).send().await.is_ok_and(|response| response.status().is_success())
+                })
+                .await?;
         }
         Ok(())
     }

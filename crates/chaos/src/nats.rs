@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 
@@ -72,21 +72,12 @@ impl Nats {
     /// Starts the server (again) and waits until JetStream is ready.
     pub async fn start_again(&mut self) -> anyhow::Result<()> {
         self.process.start()?;
-        let limit = Duration::from_secs(30);
-        let deadline = Instant::now() + limit;
         let client = reqwest::Client::builder().timeout(Duration::from_secs(1)).build()?;
         let url = format!("http://127.0.0.1:{}/healthz?js-enabled-only=true", self.monitor_port);
-        loop {
-            if let Ok(response) = client.get(&url).send().await
-                && response.status().is_success()
-            {
-                return Ok(());
-            }
-            if let Some(status) = self.process.exited()? {
-                anyhow::bail!("nats-server exited ({status}):\n{}", self.process.log_tail(30));
-            }
-            anyhow::ensure!(Instant::now() < deadline, "nats-server was not ready within {limit:?}:\n{}", self.process.log_tail(30));
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.process
+            .wait_ready(Duration::from_secs(30), Duration::from_millis(20), async || {
+                client.get(&url).send().await.is_ok_and(|response| response.status().is_success())
+            })
+            .await
     }
 }

@@ -9,7 +9,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 
@@ -120,24 +120,13 @@ impl Postgres {
     /// Starts the server (again) and waits until it accepts connections.
     pub async fn start_again(&mut self) -> anyhow::Result<()> {
         self.process.start()?;
-        self.wait_ready(Duration::from_secs(60)).await
-    }
-
-    async fn wait_ready(&mut self, limit: Duration) -> anyhow::Result<()> {
-        let deadline = Instant::now() + limit;
         let url = self.url("postgres");
-        loop {
-            if let Ok(client) = crate::db::connect(&url).await
-                && client.simple_query("SELECT 1").await.is_ok()
-            {
-                return Ok(());
-            }
-            if let Some(status) = self.process.exited()? {
-                anyhow::bail!("PostgreSQL exited ({status}):\n{}", self.process.log_tail(30));
-            }
-            anyhow::ensure!(Instant::now() < deadline, "PostgreSQL did not accept connections within {limit:?}:\n{}", self.process.log_tail(30));
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.process
+            .wait_ready(Duration::from_secs(60), Duration::from_millis(50), async || match crate::db::connect(&url).await {
+                Ok(client) => client.simple_query("SELECT 1").await.is_ok(),
+                Err(_) => false,
+            })
+            .await
     }
 }
 

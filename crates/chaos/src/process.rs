@@ -158,6 +158,23 @@ impl Process {
         }
     }
 
+    /// Waits up to `limit`, asking `ready` every `poll`, until the process
+    /// just started serves; an error with the log's tail if it exits first
+    /// or is not ready in time.
+    pub async fn wait_ready(&mut self, limit: Duration, poll: Duration, mut ready: impl AsyncFnMut() -> bool) -> anyhow::Result<()> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if ready().await {
+                return Ok(());
+            }
+            if let Some(status) = self.exited()? {
+                anyhow::bail!("{} exited while starting ({status}):\n{}", self.spec.name, self.log_tail(40));
+            }
+            anyhow::ensure!(Instant::now() < deadline, "{} was not ready within {limit:?}:\n{}", self.spec.name, self.log_tail(40));
+            tokio::time::sleep(poll).await;
+        }
+    }
+
     /// The exit status if the process has ended (it is then no longer running).
     pub fn exited(&mut self) -> anyhow::Result<Option<ExitStatus>> {
         let Some(child) = &mut self.child else { return Ok(None) };
