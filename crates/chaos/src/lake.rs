@@ -31,20 +31,23 @@ rows = con.execute(f"""
 print(json.dumps([list(r) for r in rows]))
 "#;
 
-/// One row of the lake.
+/// One row of the lake, its fields in the reader's column order (each row
+/// comes as a JSON array).
 #[derive(Debug, Deserialize)]
-pub struct LakeRow(
-    pub String,          // event_id
-    pub String,          // purchase_id
-    pub String,          // branch_id
-    pub String,          // customer_id
-    pub i64,             // purchased_at, µs since the epoch (UTC)
-    pub i64,             // total_cents
-    pub Vec<(i64, i64)>, // items: (product id, unit price)
-    pub String,          // date partition
-    pub String,          // branch partition
-    pub String,          // file
-);
+pub struct LakeRow {
+    pub event_id: String,
+    pub purchase_id: String,
+    pub branch_id: String,
+    pub customer_id: String,
+    /// µs since the epoch (UTC).
+    pub purchased_at: i64,
+    pub total_cents: i64,
+    /// (product id, unit price)
+    pub items: Vec<(i64, i64)>,
+    pub date_partition: String,
+    pub branch_partition: String,
+    pub file: String,
+}
 
 /// Reads every row under `root` (a lake folder) with `python`.
 pub fn read(python: &str, root: &Path) -> anyhow::Result<Vec<LakeRow>> {

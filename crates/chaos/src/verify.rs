@@ -331,29 +331,29 @@ async fn check_analytics(stored: &[Stored], names: &HashMap<i32, String>, analyt
 
 fn check_lake(stored: &[Stored], lake: &[LakeRow], verdict: &mut Verdict) {
     verdict.lake_rows = lake.len();
-    verdict.lake_files = lake.iter().map(|row| row.9.as_str()).collect::<HashSet<_>>().len();
+    verdict.lake_files = lake.iter().map(|row| row.file.as_str()).collect::<HashSet<_>>().len();
     let by_id: HashMap<String, &Stored> = stored.iter().map(|p| (p.id.hyphenated().to_string(), p)).collect();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut mismatched = Vec::new();
     for row in lake {
-        *seen.entry(row.0.as_str()).or_default() += 1;
-        let Some(purchase) = by_id.get(&row.0) else {
+        *seen.entry(row.event_id.as_str()).or_default() += 1;
+        let Some(purchase) = by_id.get(&row.event_id) else {
             verdict.double_lake += 1;
             continue;
         };
         let items: Vec<(i32, i64)> = {
-            let mut items: Vec<(i32, i64)> = row.6.iter().map(|(p, c)| (i32::try_from(*p).unwrap_or(-1), *c)).collect();
+            let mut items: Vec<(i32, i64)> = row.items.iter().map(|(p, c)| (i32::try_from(*p).unwrap_or(-1), *c)).collect();
             items.sort_unstable();
             items
         };
-        let same = row.1 == row.0
-            && row.2 == purchase.branch
-            && row.3 == purchase.customer.hyphenated().to_string()
-            && row.4 == purchase.at.timestamp_micros()
-            && row.5 == purchase.total
+        let same = row.purchase_id == row.event_id
+            && row.branch_id == purchase.branch
+            && row.customer_id == purchase.customer.hyphenated().to_string()
+            && row.purchased_at == purchase.at.timestamp_micros()
+            && row.total_cents == purchase.total
             && items == purchase.items
-            && row.7 == purchase.at.format("%Y-%m-%d").to_string()
-            && row.8 == purchase.branch;
+            && row.date_partition == purchase.at.format("%Y-%m-%d").to_string()
+            && row.branch_partition == purchase.branch;
         if !same {
             mismatched.push(format!("{row:?} for {purchase:?}"));
         }
