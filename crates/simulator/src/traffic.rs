@@ -1,6 +1,7 @@
 //! What cashiers send: baskets, customers, deliberate retries, mistakes.
 
 use rand::Rng;
+use rand::distr::weighted::WeightedIndex;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -47,8 +48,7 @@ pub struct Sale {
 /// staples (milk, eggs, bread) dominate, as in the historical data.
 pub struct Generator {
     products: Vec<CatalogProduct>,
-    weights: Vec<u32>,
-    total_weight: u32,
+    weights: WeightedIndex<u32>,
     branches: Vec<String>,
     mix: Mix,
 }
@@ -59,20 +59,8 @@ impl Generator {
     pub fn new(products: Vec<CatalogProduct>, branches: Vec<String>, mix: Mix) -> anyhow::Result<Generator> {
         anyhow::ensure!(products.len() >= 4, "the catalog has {} products; baskets need at least 4", products.len());
         anyhow::ensure!(!branches.is_empty(), "there are no branches");
-        let weights: Vec<u32> = products.iter().map(|p| if STAPLES.contains(&p.name.as_str()) { 12 } else { 1 }).collect();
-        let total_weight = weights.iter().sum();
-        Ok(Generator { products, weights, total_weight, branches, mix })
-    }
-
-    fn pick_product(&self, rng: &mut StdRng) -> usize {
-        let mut ticket = rng.random_range(0..self.total_weight);
-        for (index, weight) in self.weights.iter().enumerate() {
-            if ticket < *weight {
-                return index;
-            }
-            ticket -= weight;
-        }
-        self.products.len() - 1
+        let weights = WeightedIndex::new(products.iter().map(|p| if STAPLES.contains(&p.name.as_str()) { 12 } else { 1 }))?;
+        Ok(Generator { products, weights, branches, mix })
     }
 
     /// 2 to 4 distinct products, named mostly by name, sometimes by id.
@@ -80,7 +68,7 @@ impl Generator {
         let size = rng.random_range(2..=4);
         let mut chosen: Vec<usize> = Vec::with_capacity(size);
         while chosen.len() < size {
-            let index = self.pick_product(rng);
+            let index = rng.sample(&self.weights);
             if !chosen.contains(&index) {
                 chosen.push(index);
             }
