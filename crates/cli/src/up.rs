@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
-use supermarket_storage::{migrate, pool};
+use supermarket_storage::{migrate, pool, with_database};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -82,11 +82,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     let admin_needed = explicit_oltp.is_none() || explicit_analytics.is_none();
     let oltp_url = match explicit_oltp {
         Some(url) => url,
-        None => with_database(&args.postgres_url, &args.oltp_database),
+        None => with_database(&args.postgres_url, &args.oltp_database).context("UP_POSTGRES_URL")?,
     };
     let analytics_url = match explicit_analytics {
         Some(url) => url,
-        None => with_database(&args.postgres_url, &args.analytics_database),
+        None => with_database(&args.postgres_url, &args.analytics_database).context("UP_POSTGRES_URL")?,
     };
     if admin_needed {
         ensure_postgres(&args.postgres_url).await?;
@@ -217,20 +217,6 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
 
 fn non_empty_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.trim().is_empty())
-}
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let authority_start = url.find("://").map_or(0, |i| i + 3);
-    let (base, query) = match url.find('?') {
-        Some(i) => (&url[..i], &url[i..]),
-        None => (url, ""),
-    };
-    let base = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    format!("{base}/{name}{query}")
 }
 
 /// Parses a service's settings as `supermarket serve …` would, with the
@@ -517,13 +503,6 @@ fn print_banner(addresses: &[SocketAddr], edge: Option<(u16, u16)>, credentials:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_database_name_is_replaced_in_a_url() {
-        assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "shop"), "postgres://postgres@127.0.0.1:5432/shop");
-        assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "shop"), "postgres://u:p@h/shop?sslmode=disable");
-        assert_eq!(with_database("postgres://u@h:5432", "shop"), "postgres://u@h:5432/shop");
-    }
 
     #[test]
     fn the_nats_address_is_read_from_its_url() {

@@ -14,6 +14,6 @@ pub mod config;
 pub mod migrate;
 pub mod pool;
 
-pub use config::{AnalyticsDatabaseArgs, DatabaseArgs};
+pub use config::{with_database, AnalyticsDatabaseArgs, DatabaseArgs};
 pub use pool::{connect, Pool};
 pub mod purchases;

@@ -88,29 +88,6 @@ impl Drop for TestDatabases {
     }
 }
 
-/// The same server URL with another database name.
-pub fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
-    // URL form: postgres://user[:pw]@host[:port]/db[?params]
-    let (base, params) = match url.split_once('?') {
-        Some((base, params)) => (base, Some(params)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").context("DATABASE_URL must be a postgres:// URL")? + 3;
-    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
-    let mut out = format!("{}/{}", &base[..path_start], database);
-    if let Some(params) = params {
-        out.push('?');
-        out.push_str(params);
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn replaces_the_database_name() {
-        assert_eq!(super::with_database("postgres://u@h:5432/postgres", "x").unwrap(), "postgres://u@h:5432/x");
-        assert_eq!(super::with_database("postgres://u@h", "x").unwrap(), "postgres://u@h/x");
-        assert_eq!(super::with_database("postgres://u@h/db?sslmode=disable", "x").unwrap(), "postgres://u@h/x?sslmode=disable");
-    }
-}
+/// The same server URL with another database name (storage's helper, here
+/// for the tests and benchmarks that reach it through the test kit).
+pub use supermarket_storage::with_database;
