@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use serde::Deserialize;
-use supermarket_simulator::traffic::{CatalogBranch, CatalogProduct, Generator, Kind, Mix, Sale};
+use supermarket_simulator::traffic::{Generator, Kind, Mix, Sale};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -132,9 +132,7 @@ impl Tills {
             .tcp_nodelay(true)
             .build()?;
         let base = targets.first().context("no purchases instance")?;
-        let products: Vec<CatalogProduct> = fetch(&client, &format!("{base}/api/v1/products")).await?;
-        let branches: Vec<CatalogBranch> = fetch(&client, &format!("{base}/api/v1/branches")).await?;
-        let branches: Vec<String> = branches.into_iter().map(|b| b.id).collect();
+        let (products, branches) = supermarket_simulator::fetch_catalog(&client, base).await?;
         let sales = Generator::new(products.clone(), branches.clone(), Mix { returning: 0.3, retry: 0.02, invalid: 0.02 })?;
         let probes = Generator::new(products, branches, Mix { returning: 0.3, retry: 0.0, invalid: 0.0 })?;
         Ok(Tills {
@@ -393,11 +391,4 @@ async fn repeat(inner: &Inner, sale: &Sale, first: &Ack, mut index: usize) {
             }
         }
     }
-}
-
-async fn fetch<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> anyhow::Result<T> {
-    let response = client.get(url).send().await.with_context(|| format!("GET {url}"))?;
-    let status = response.status();
-    anyhow::ensure!(status.is_success(), "GET {url} answered {status}");
-    response.json().await.with_context(|| format!("GET {url}: unexpected body"))
 }

@@ -138,6 +138,15 @@ fn client(args: &Args) -> anyhow::Result<reqwest::Client> {
         .context("cannot build the HTTP client")
 }
 
+/// The catalog the [`Generator`] sells from, read from a service serving
+/// `GET {base}/api/v1/products` and `/api/v1/branches`: the products and the
+/// branch ids.
+pub async fn fetch_catalog(client: &reqwest::Client, base: &str) -> anyhow::Result<(Vec<CatalogProduct>, Vec<String>)> {
+    let products: Vec<CatalogProduct> = fetch(client, &format!("{base}/api/v1/products")).await?;
+    let branches: Vec<CatalogBranch> = fetch(client, &format!("{base}/api/v1/branches")).await?;
+    Ok((products, branches.into_iter().map(|b| b.id).collect()))
+}
+
 async fn fetch<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> anyhow::Result<T> {
     let response = client.get(url).send().await.with_context(|| format!("GET {url} failed"))?;
     let status = response.status();
@@ -153,10 +162,9 @@ pub async fn simulate(args: Args, shutdown: CancellationToken) -> anyhow::Result
     let client = client(&args)?;
     let target = args.target.trim_end_matches('/').to_owned();
     let catalog_base = args.products_url.as_deref().unwrap_or(&target).trim_end_matches('/').to_owned();
-    let products: Vec<CatalogProduct> = fetch(&client, &format!("{catalog_base}/api/v1/products")).await?;
-    let branches: Vec<CatalogBranch> = fetch(&client, &format!("{catalog_base}/api/v1/branches")).await?;
+    let (products, branches) = fetch_catalog(&client, &catalog_base).await?;
     let mix = Mix { returning: args.returning_share, retry: args.retry_share, invalid: args.invalid_share };
-    let generator = Generator::new(products, branches.into_iter().map(|b| b.id).collect(), mix)?;
+    let generator = Generator::new(products, branches, mix)?;
     tracing::info!(target = %target, rate = args.rate, duration_s = args.duration, concurrency = args.concurrency, "simulating cashiers");
 
     let stats = Arc::new(Mutex::new(Stats {
