@@ -71,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
 
     let config = supermarket_analytics::api::Config {
         addr: "127.0.0.1:0".parse()?,
-        analytics: supermarket_storage::AnalyticsDatabaseArgs { analytics_database_url: url.clone(), analytics_db_pool_size: 16 },
+        analytics: supermarket_storage::AnalyticsDatabaseArgs::new(url.clone(), 16),
         loyal_min_purchases: 3,
         time_zone: supermarket_analytics::timezone::StoreTimeZone::utc(),
         auth: supermarket_auth::AuthConfig { auth_mode: supermarket_auth::AuthMode::Open, ..Default::default() },

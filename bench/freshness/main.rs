@@ -57,11 +57,11 @@ async fn main() -> anyhow::Result<()> {
         admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
     }
     let lake_dir = std::env::temp_dir().join(format!("bench_freshness_lake_{suffix}"));
-    let nats = supermarket_events::NatsArgs {
-        nats_url: args.nats_url.clone(),
-        stream: format!("BENCH_FRESHNESS_{suffix}"),
-        subject_prefix: format!("bench_{suffix}.purchases"),
-    };
+    let nats = supermarket_events::NatsArgs::new(
+        args.nats_url.clone(),
+        format!("BENCH_FRESHNESS_{suffix}"),
+        format!("bench_{suffix}.purchases"),
+    );
     let result = measure(&args, &with_database(&args.admin_url, &oltp_db), &with_database(&args.admin_url, &analytics_db), &nats, &lake_dir).await;
     // Clean up whatever happened.
     if let Ok((_, js)) = supermarket_events::connect(&nats).await {
@@ -90,7 +90,7 @@ async fn measure(args: &Args, oltp_url: &str, analytics_url: &str, nats: &superm
     let purchases_url = format!("http://127.0.0.1:{}/api/v1/purchases", purchases.port());
     let relay = supermarket_relay::Application::build(supermarket_relay::Config {
         addr: "127.0.0.1:0".parse()?,
-        database: supermarket_storage::DatabaseArgs { database_url: oltp_url.to_owned(), db_pool_size: 4 },
+        database: supermarket_storage::DatabaseArgs::new(oltp_url, 4),
         nats: nats.clone(),
         batch_size: 500,
         max_in_flight: 1000,
@@ -99,7 +99,7 @@ async fn measure(args: &Args, oltp_url: &str, analytics_url: &str, nats: &superm
     .await?;
     let consumer = supermarket_analytics::consumer::Application::build(supermarket_analytics::consumer::Config {
         addr: "127.0.0.1:0".parse()?,
-        analytics: supermarket_storage::AnalyticsDatabaseArgs { analytics_database_url: analytics_url.to_owned(), analytics_db_pool_size: 4 },
+        analytics: supermarket_storage::AnalyticsDatabaseArgs::new(analytics_url, 4),
         nats: nats.clone(),
         consumer: supermarket_analytics::consumer::ConsumerArgs {
             name: "analytics".into(),
@@ -118,7 +118,7 @@ async fn measure(args: &Args, oltp_url: &str, analytics_url: &str, nats: &superm
     .await?;
     let api = supermarket_analytics::api::Application::build(supermarket_analytics::api::Config {
         addr: "127.0.0.1:0".parse()?,
-        analytics: supermarket_storage::AnalyticsDatabaseArgs { analytics_database_url: analytics_url.to_owned(), analytics_db_pool_size: 8 },
+        analytics: supermarket_storage::AnalyticsDatabaseArgs::new(analytics_url, 8),
         loyal_min_purchases: 3,
         time_zone: supermarket_analytics::timezone::StoreTimeZone::utc(),
         auth: supermarket_auth::AuthConfig { auth_mode: supermarket_auth::AuthMode::Open, ..Default::default() },

@@ -259,7 +259,7 @@ async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> an
         .arg("serve")
         .env("OWNER_TOKEN", &owner_token)
         .env("CASHIER_TOKEN", &cashier_token)
-        .env("DATABASE_URL", &url)
+        .env("DATABASE_URL", url)
         .env("PURCHASES_ADDR", format!("127.0.0.1:{port}"))
         .env("PURCHASES_WRITERS", args.writers.to_string())
         .env("PURCHASES_BATCH_MAX", args.batch_max.to_string())
@@ -277,7 +277,7 @@ async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> an
         anyhow::ensure!(Instant::now() < deadline, "the service did not become ready");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let admin = supermarket_storage::connect(&url, "bench database").await?;
+    let admin = supermarket_storage::connect(url, "bench database").await?;
     let mut levels = Vec::new();
     for &concurrency in &args.concurrency {
         let before = Utc::now();
@@ -342,7 +342,7 @@ async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> an
     let _ = service.wait().await;
 
     // (1) the ceiling, at the batch sizes the service formed and at the maximum.
-    let snapshot_client = supermarket_storage::connect(&url, "bench database").await?;
+    let snapshot_client = supermarket_storage::connect(url, "bench database").await?;
     let catalog = supermarket_storage::catalog::load_catalog(&snapshot_client).await?;
     let branches = supermarket_storage::catalog::load_branches(&snapshot_client).await?;
     let mut ceilings = Vec::new();
@@ -352,7 +352,7 @@ async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> an
     batches.dedup();
     for batch in batches {
         let purchases = Arc::new(generate(args.ceiling_purchases, &catalog, &branches));
-        let result = ceiling(&url, purchases, batch, usize::from(args.writers)).await?;
+        let result = ceiling(url, purchases, batch, usize::from(args.writers)).await?;
         println!("  ceiling batch {batch}: {:.0} purchases/s", result.purchases_per_s);
         ceilings.push(result);
     }

@@ -16,14 +16,28 @@
 #   NGINX_STATE_DIR      pid and temp files (/var/lib/supermarket-nginx)
 #   NGINX_ACCESS_LOG (/dev/stdout)  NGINX_ERROR_LOG (/dev/stderr)  NGINX_USER (unset: no `user` line)
 #   WRITE_RATE_LIMIT (200r/s)  WRITE_BURST (400)  LOGIN_RATE_LIMIT (10r/m)  LOGIN_BURST (5)
+#   UPSTREAM_RESOLVER    a DNS server (docker's is 127.0.0.11): the upstream names are
+#                        then re-resolved while nginx runs (every UPSTREAM_RESOLVE_VALID,
+#                        default 2s), so a `--scale purchases=3` or a recreated replica
+#                        is picked up without a restart. Needs nginx 1.27.3 or later.
+#                        Empty (default): names are resolved once, at start.
 set -eu
 
 out=${1:?usage: render.sh OUTPUT_FILE}
 here=$(cd "$(dirname "$0")" && pwd)
 
+RESOLVE_PARAM=""
+RESOLVER_LINE=""
+if [ -n "${UPSTREAM_RESOLVER:-}" ]; then
+    RESOLVE_PARAM=" resolve"
+    RESOLVER_LINE="resolver ${UPSTREAM_RESOLVER} valid=${UPSTREAM_RESOLVE_VALID:-2s} ipv6=off;
+    resolver_timeout 2s;"
+fi
+export RESOLVER_LINE
+
 servers() {
     for target in $1; do
-        printf '        server %s max_fails=3 fail_timeout=5s;\n' "$target"
+        printf '        server %s max_fails=3 fail_timeout=5s%s;\n' "$target" "$RESOLVE_PARAM"
     done
 }
 
@@ -77,5 +91,5 @@ fi
 # Only our names are substituted; nginx's $variables stay as they are.
 vars='${NGINX_USER_LINE} ${NGINX_STATE_DIR} ${NGINX_ERROR_LOG} ${NGINX_ACCESS_LOG} ${WRITE_RATE_LIMIT} ${LOGIN_RATE_LIMIT}
 ${PURCHASES_SERVERS} ${PRODUCTS_SERVERS} ${ANALYTICS_SERVERS} ${REDIRECT_SERVER} ${HTTPS_PORT} ${PLAIN_LISTEN}
-${TLS_CERT} ${TLS_KEY} ${LOGIN_BURST} ${WRITE_BURST}'
+${TLS_CERT} ${TLS_KEY} ${LOGIN_BURST} ${WRITE_BURST} ${RESOLVER_LINE}'
 envsubst "$vars" < "$here/nginx.conf.template" > "$out"

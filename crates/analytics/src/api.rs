@@ -14,7 +14,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -110,7 +109,7 @@ impl Application {
         let auth = supermarket_auth::Auth::from_config(&config.auth)?;
         let pool = supermarket_storage::pool::pool(&config.analytics.analytics_database_url, "ANALYTICS_DATABASE_URL",
             usize::from(config.analytics.analytics_db_pool_size))?;
-        supermarket_storage::pool::check(&pool).await.context("the analytics database (ANALYTICS_DATABASE_URL) does not answer")?;
+        supermarket_storage::pool::wait_until_answers(&pool, "ANALYTICS_DATABASE_URL", config.analytics.analytics_db_wait()).await?;
         let listener = supermarket_http::bind(config.addr, "ANALYTICS_ADDR").await?;
         let state = AppState { pool, loyal_min_purchases: config.loyal_min_purchases, time_zone: config.time_zone };
         Ok(Application { listener, router: router(state, &auth) })

@@ -28,6 +28,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{FutureExt as _, StreamExt as _};
 use supermarket_http::Readiness;
 use supermarket_storage::Pool;
+use supermarket_storage::startup::retry_startup;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -286,8 +287,9 @@ impl Application {
         let port = listener.local_addr()?.port();
         let pool = supermarket_storage::pool::pool(&config.analytics.analytics_database_url, "ANALYTICS_DATABASE_URL",
             usize::from(config.analytics.analytics_db_pool_size))?;
-        supermarket_storage::pool::check(&pool).await.context("the analytics database (ANALYTICS_DATABASE_URL) does not answer")?;
-        let (nats_client, js) = supermarket_events::connect(&config.nats).await?;
+        supermarket_storage::pool::wait_until_answers(&pool, "ANALYTICS_DATABASE_URL", config.analytics.analytics_db_wait()).await?;
+        let (nats_client, js) = retry_startup("NATS server", "NATS_URL", config.nats.nats_wait(),
+            supermarket_events::connect_error_is_permanent, || supermarket_events::connect(&config.nats)).await?;
         let consumer = Consumer::start(pool.clone(), &js, &config.nats, &config.consumer, &config.time_zone, Arc::new(Metrics::default())).await?;
         Ok(Application { listener, port, consumer, pool, nats_client, nats: config.nats, lake: config.lake })
     }

@@ -86,8 +86,9 @@ const COPIES: [(&str, &str); 8] = [
 /// `supermarket analytics rebuild`.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     supermarket_http::telemetry::init();
-    let mut oltp = supermarket_storage::connect(&args.database.database_url, "DATABASE_URL").await?;
-    let mut analytics = supermarket_storage::connect(&args.analytics.analytics_database_url, "ANALYTICS_DATABASE_URL").await?;
+    let mut oltp = supermarket_storage::connect_waiting(&args.database.database_url, "DATABASE_URL", args.database.db_wait()).await?;
+    let mut analytics = supermarket_storage::connect_waiting(&args.analytics.analytics_database_url, "ANALYTICS_DATABASE_URL",
+        args.analytics.analytics_db_wait()).await?;
     let started = std::time::Instant::now();
     let rebuilt = rebuild(&mut oltp, &mut analytics, &args.time_zone).await?;
     tracing::info!(purchases = rebuilt.purchases, customers = rebuilt.customers, elapsed_ms = started.elapsed().as_millis() as u64,

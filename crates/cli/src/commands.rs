@@ -60,9 +60,10 @@ impl Command {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         match self {
             Command::Migrate(args) => {
-                let mut oltp = pool::connect(&args.oltp.database_url, "DATABASE_URL").await?;
+                let mut oltp = pool::connect_waiting(&args.oltp.database_url, "DATABASE_URL", args.oltp.db_wait()).await?;
                 let applied = migrate::oltp(&mut oltp).await?;
-                let mut analytics = pool::connect(&args.analytics.analytics_database_url, "ANALYTICS_DATABASE_URL").await?;
+                let mut analytics = pool::connect_waiting(&args.analytics.analytics_database_url, "ANALYTICS_DATABASE_URL",
+                    args.analytics.analytics_db_wait()).await?;
                 let applied_analytics = migrate::analytics(&mut analytics).await?;
                 println!("migrated: {applied} new OLTP migration(s), {applied_analytics} new analytics migration(s)");
                 Ok(ExitCode::SUCCESS)

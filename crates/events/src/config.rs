@@ -1,5 +1,7 @@
 //! Broker settings and subject names.
 
+use std::time::Duration;
+
 /// Where the purchase events live.
 #[derive(clap::Args, Debug, Clone)]
 pub struct NatsArgs {
@@ -16,9 +18,26 @@ pub struct NatsArgs {
     #[arg(long = "nats-subject-prefix", env = "NATS_SUBJECT_PREFIX", value_name = "NATS_SUBJECT_PREFIX",
           default_value = "purchases")]
     pub subject_prefix: String,
+
+    /// Seconds a program waits at start for NATS to answer before giving up
+    /// (0: one attempt). Under `docker compose up` the programs can start
+    /// before the broker accepts connections.
+    #[arg(long = "nats-wait-secs", env = "NATS_WAIT_SECS", value_name = "NATS_WAIT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub nats_wait_secs: u64,
 }
 
 impl NatsArgs {
+    /// Settings for tests and tools: the default start-up wait.
+    pub fn new(nats_url: impl Into<String>, stream: impl Into<String>, subject_prefix: impl Into<String>) -> NatsArgs {
+        NatsArgs { nats_url: nats_url.into(), stream: stream.into(), subject_prefix: subject_prefix.into(), nats_wait_secs: 60 }
+    }
+
+    /// How long to wait at start for NATS to answer (`NATS_WAIT_SECS`).
+    pub fn nats_wait(&self) -> Duration {
+        Duration::from_secs(self.nats_wait_secs)
+    }
+
     /// The subject of a purchase made at `branch`.
     pub fn created_subject(&self, branch: &str) -> String {
         format!("{}.created.{branch}", self.subject_prefix)

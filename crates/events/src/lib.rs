@@ -2,7 +2,7 @@
 //!
 //! Module map:
 //! - [`config`]: [`NatsArgs`], the broker settings (`NATS_URL`, `NATS_STREAM`,
-//!   `NATS_SUBJECT_PREFIX`), and the subject naming scheme.
+//!   `NATS_SUBJECT_PREFIX`, `NATS_WAIT_SECS`), and the subject naming scheme.
 //! - [`stream`]: connecting, [`ensure_stream`] (file storage, a deliberate
 //!   duplicate window), publishing an event with `Nats-Msg-Id` = event id
 //!   ([`publish_purchase`]), and the wire codec ([`encode`], [`decode`]).
@@ -15,4 +15,4 @@ pub mod stream;
 
 pub use config::NatsArgs;
 pub use consumer::{DurableSettings, durable_pull_consumer};
-pub use stream::{DUPLICATE_WINDOW, DecodeError, MAX_RECONNECT_DELAY, connect, decode, encode, ensure_stream, publish_purchase, reconnect_delay, stream_config};
+pub use stream::{DUPLICATE_WINDOW, DecodeError, MAX_RECONNECT_DELAY, connect, connect_error_is_permanent, decode, encode, ensure_stream, publish_purchase, reconnect_delay, stream_config};

@@ -51,6 +51,17 @@ pub async fn connect(args: &NatsArgs) -> anyhow::Result<(async_nats::Client, jet
     Ok((client, js))
 }
 
+/// Whether a failed [`connect`] is one that waiting will not fix: a
+/// malformed `NATS_URL` or credentials the server refuses. Other failures
+/// (refused, unresolvable name while a container starts, timeout) are worth
+/// retrying at start.
+pub fn connect_error_is_permanent(error: &anyhow::Error) -> bool {
+    use async_nats::ConnectErrorKind as Kind;
+    error.chain().filter_map(|cause| cause.downcast_ref::<async_nats::ConnectError>()).any(|error| {
+        matches!(error.kind(), Kind::ServerParse | Kind::Authentication | Kind::AuthorizationViolation)
+    })
+}
+
 /// The stream configuration this code expects.
 pub fn stream_config(args: &NatsArgs) -> stream::Config {
     stream::Config {
@@ -184,9 +195,19 @@ mod tests {
         assert_eq!(reconnect_delay(usize::MAX), MAX_RECONNECT_DELAY);
     }
 
+    #[tokio::test]
+    async fn a_malformed_url_is_not_worth_waiting_for_but_a_closed_port_is() {
+        let malformed = connect(&NatsArgs::new("nats://[bad", "S", "p")).await.expect_err("a malformed URL fails");
+        assert!(connect_error_is_permanent(&malformed), "{malformed:#}");
+        // A port where nothing listens: what a starting broker looks like.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let refused = connect(&NatsArgs::new(format!("nats://127.0.0.1:{port}"), "S", "p")).await.expect_err("nothing listens");
+        assert!(!connect_error_is_permanent(&refused), "{refused:#}");
+    }
+
     #[test]
     fn the_stream_captures_every_subject_under_the_prefix_and_deduplicates() {
-        let args = NatsArgs { nats_url: "nats://127.0.0.1:4222".into(), stream: "S".into(), subject_prefix: "p".into() };
+        let args = NatsArgs::new("nats://127.0.0.1:4222", "S", "p");
         let config = stream_config(&args);
         assert_eq!(config.subjects, ["p.>"]);
         assert_eq!(config.duplicate_window, DUPLICATE_WINDOW);

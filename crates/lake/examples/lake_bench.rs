@@ -55,8 +55,7 @@ async fn main() -> anyhow::Result<()> {
 
     let databases = TestDatabases::new().await;
     let nats = TestNats::new().await;
-    let nats_args =
-        NatsArgs { nats_url: nats.url.clone(), stream: nats.stream.clone(), subject_prefix: nats.subject_prefix.clone() };
+    let nats_args = NatsArgs::new(nats.url.clone(), nats.stream.clone(), nats.subject_prefix.clone());
     let js = nats.jetstream();
     supermarket_events::ensure_stream(&js, &nats_args).await?;
     let started = Instant::now();

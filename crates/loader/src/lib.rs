@@ -69,6 +69,7 @@ fn parse_zone(text: &str) -> Result<Tz, String> {
 /// report of bad rows on stderr with exit code [`EXIT_BAD_FILE`].
 pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     let options = LoadOptions {
+        db_wait: args.database.db_wait(),
         database_url: args.database.database_url,
         products: args.products,
         purchases: args.purchases,

@@ -39,6 +39,8 @@ const LOADER_LOCK_KEY: i64 = 0x534D_4B54_4C4F_4144;
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
     pub database_url: String,
+    /// How long to wait for the database to answer at start (`DB_WAIT_SECS`).
+    pub db_wait: Duration,
     pub products: PathBuf,
     pub purchases: PathBuf,
     pub branches: PathBuf,
@@ -176,7 +178,7 @@ pub async fn load(options: &LoadOptions) -> Result<LoadSummary, LoadError> {
     let purchases_file = open(&options.purchases)?;
     let file_size = purchases_file.metadata().map(|m| m.len()).unwrap_or(0);
 
-    let mut client = supermarket_storage::connect(&options.database_url, "DATABASE_URL").await?;
+    let mut client = supermarket_storage::connect_waiting(&options.database_url, "DATABASE_URL", options.db_wait).await?;
     // Temporary tables live in this session's own buffers; the default 8 MB
     // would spill the staging table to disk early. Must precede their creation.
     client.batch_execute("SET temp_buffers = '1GB'").await?;

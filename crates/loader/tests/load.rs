@@ -1,6 +1,7 @@
 //! The loader against a real PostgreSQL: a fresh migrated database per test.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -16,6 +17,7 @@ const GOOD_ROW: &str =
 fn options(db: &TestDatabases, purchases: &Path) -> LoadOptions {
     LoadOptions {
         database_url: db.oltp_url.clone(),
+        db_wait: Duration::from_secs(supermarket_storage::startup::DEFAULT_WAIT_SECS),
         products: data::products_csv(),
         purchases: purchases.to_owned(),
         branches: data::branches_csv(),

@@ -64,6 +64,7 @@ impl Application {
             usize::from(config.database.db_pool_size),
         )?;
         let listener = supermarket_http::bind(config.addr, "PRODUCTS_ADDR").await?;
+        supermarket_storage::pool::wait_until_answers(&pool, "DATABASE_URL", config.database.db_wait()).await?;
         Ok(Application { listener, router: router(AppState { pool }) })
     }
 

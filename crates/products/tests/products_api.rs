@@ -30,7 +30,7 @@ async fn spawn_app() -> TestApp {
         .unwrap();
     let config = Config {
         addr: "127.0.0.1:0".parse().unwrap(),
-        database: supermarket_storage::DatabaseArgs { database_url: db.oltp_url.clone(), db_pool_size: 4 },
+        database: supermarket_storage::DatabaseArgs::new(db.oltp_url.clone(), 4),
     };
     let app = Application::build(config).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());

@@ -76,7 +76,7 @@ impl Config {
     pub fn for_database(database_url: &str) -> Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database: supermarket_storage::DatabaseArgs { database_url: database_url.to_owned(), db_pool_size: 8 },
+            database: supermarket_storage::DatabaseArgs::new(database_url, 8),
             batch_max: 512,
             batch_wait_ms: 0,
             writers: 4,
@@ -131,6 +131,9 @@ impl Application {
         let pool = supermarket_storage::pool::pool(url, "DATABASE_URL", usize::from(config.database.db_pool_size))?;
         let write_pool = supermarket_storage::pool::pool(url, "DATABASE_URL", usize::from(config.writers))?;
         let listener = supermarket_http::bind(config.addr, "PURCHASES_ADDR").await?;
+        supermarket_storage::pool::wait_until_answers(&pool, "DATABASE_URL", config.database.db_wait()).await?;
+        // The database answers, but its tables may still be on their way (a
+        // `migrate` and `load` running beside us): the catalog load has its own patience.
         let catalog = CatalogCache::load(&pool, Duration::from_secs(30)).await?;
         let stop_refresher = CancellationToken::new();
         let refresher = tokio::spawn(catalog::keep_fresh(

@@ -17,13 +17,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use supermarket_http::Readiness;
+use supermarket_storage::startup::retry_startup;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -70,8 +70,9 @@ impl Application {
         let listener = supermarket_http::bind(config.addr, "RELAY_ADDR").await?;
         let port = listener.local_addr()?.port();
         let pool = supermarket_storage::pool::pool(&config.database.database_url, "DATABASE_URL", usize::from(config.database.db_pool_size))?;
-        supermarket_storage::pool::check(&pool).await.context("the OLTP database (DATABASE_URL) does not answer")?;
-        let (_, js) = supermarket_events::connect(&config.nats).await?;
+        supermarket_storage::pool::wait_until_answers(&pool, "DATABASE_URL", config.database.db_wait()).await?;
+        let (_, js) = retry_startup("NATS server", "NATS_URL", config.nats.nats_wait(), supermarket_events::connect_error_is_permanent,
+            || supermarket_events::connect(&config.nats)).await?;
         supermarket_events::ensure_stream(&js, &config.nats).await?;
         let publisher = Arc::new(Publisher::new(pool, js, config.nats.clone(), config.batch_size, config.max_in_flight, Arc::new(Metrics::default())));
         Ok(Application { listener, port, config, publisher })

@@ -1,7 +1,11 @@
 //! Database settings, read from flags or the environment.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use clap::Args;
+
+use crate::startup::DEFAULT_WAIT_SECS;
 
 /// The OLTP database (purchases, catalog, outbox).
 #[derive(Args, Clone, Debug)]
@@ -15,6 +19,25 @@ pub struct DatabaseArgs {
     #[arg(long = "db-pool-size", env = "DB_POOL_SIZE", value_name = "DB_POOL_SIZE", default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub db_pool_size: u16,
+
+    /// Seconds a program waits at start for the OLTP database to answer
+    /// before giving up (0: one attempt). Under `docker compose up` the
+    /// programs can start before PostgreSQL accepts connections.
+    #[arg(long = "db-wait-secs", env = "DB_WAIT_SECS", value_name = "DB_WAIT_SECS", default_value_t = DEFAULT_WAIT_SECS,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub db_wait_secs: u64,
+}
+
+impl DatabaseArgs {
+    /// Settings for tests and tools: the default start-up wait.
+    pub fn new(database_url: impl Into<String>, db_pool_size: u16) -> DatabaseArgs {
+        DatabaseArgs { database_url: database_url.into(), db_pool_size, db_wait_secs: DEFAULT_WAIT_SECS }
+    }
+
+    /// How long to wait at start for the database to answer (`DB_WAIT_SECS`).
+    pub fn db_wait(&self) -> Duration {
+        Duration::from_secs(self.db_wait_secs)
+    }
 }
 
 /// The analytics database (read models), separate from OLTP.
@@ -29,6 +52,28 @@ pub struct AnalyticsDatabaseArgs {
     #[arg(long = "analytics-db-pool-size", env = "ANALYTICS_DB_POOL_SIZE", value_name = "ANALYTICS_DB_POOL_SIZE",
           default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub analytics_db_pool_size: u16,
+
+    /// Seconds a program waits at start for the analytics database to
+    /// answer before giving up (0: one attempt).
+    #[arg(long = "analytics-db-wait-secs", env = "ANALYTICS_DB_WAIT_SECS", value_name = "ANALYTICS_DB_WAIT_SECS",
+          default_value_t = DEFAULT_WAIT_SECS, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub analytics_db_wait_secs: u64,
+}
+
+impl AnalyticsDatabaseArgs {
+    /// Settings for tests and tools: the default start-up wait.
+    pub fn new(analytics_database_url: impl Into<String>, analytics_db_pool_size: u16) -> AnalyticsDatabaseArgs {
+        AnalyticsDatabaseArgs {
+            analytics_database_url: analytics_database_url.into(),
+            analytics_db_pool_size,
+            analytics_db_wait_secs: DEFAULT_WAIT_SECS,
+        }
+    }
+
+    /// How long to wait at start for the database to answer (`ANALYTICS_DB_WAIT_SECS`).
+    pub fn analytics_db_wait(&self) -> Duration {
+        Duration::from_secs(self.analytics_db_wait_secs)
+    }
 }
 
 /// The same server URL (`postgres://user[:pw]@host[:port]/db[?params]`) with

@@ -3,7 +3,10 @@
 //! Module map:
 //! - [`config`]: the `DATABASE_URL` / `ANALYTICS_DATABASE_URL` settings (clap
 //!   arguments that also read the environment).
-//! - [`pool`]: connection pools (deadpool) and single connections.
+//! - [`pool`]: connection pools (deadpool) and single connections, waiting
+//!   at start for a database that is not up yet.
+//! - [`startup`]: [`retry_startup`](startup::retry_startup), the bounded
+//!   wait for any dependency at a program's start (PostgreSQL, NATS).
 //! - [`migrate`]: the embedded, versioned migrations of both databases.
 //! - [`catalog`]: reading branches and products into the domain's
 //!   [`Branches`](supermarket_domain::Branches) and
@@ -13,7 +16,8 @@ pub mod catalog;
 pub mod config;
 pub mod migrate;
 pub mod pool;
+pub mod startup;
 
 pub use config::{with_database, AnalyticsDatabaseArgs, DatabaseArgs};
-pub use pool::{connect, Pool};
+pub use pool::{connect, connect_waiting, Pool};
 pub mod purchases;

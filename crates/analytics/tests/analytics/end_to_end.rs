@@ -14,6 +14,7 @@ async fn the_original_data_gives_the_original_answers() {
     let (db, nats) = (TestDatabases::new().await, TestNats::new().await);
     let summary = supermarket_loader::load(&supermarket_loader::LoadOptions {
         database_url: db.oltp_url.clone(),
+        db_wait: std::time::Duration::from_secs(supermarket_storage::startup::DEFAULT_WAIT_SECS),
         products: data::products_csv(),
         purchases: data::purchases_csv(),
         branches: data::branches_csv(),
@@ -29,7 +30,7 @@ async fn the_original_data_gives_the_original_answers() {
     let shutdown = CancellationToken::new();
     let relay = supermarket_relay::Application::build(supermarket_relay::Config {
         addr: "127.0.0.1:0".parse().expect("addr"),
-        database: supermarket_storage::DatabaseArgs { database_url: db.oltp_url.clone(), db_pool_size: 4 },
+        database: supermarket_storage::DatabaseArgs::new(db.oltp_url.clone(), 4),
         nats: nats_args(&nats),
         batch_size: 500,
         max_in_flight: 500,
@@ -39,7 +40,7 @@ async fn the_original_data_gives_the_original_answers() {
     .expect("relay starts");
     let consumer = supermarket_analytics::consumer::Application::build(supermarket_analytics::consumer::Config {
         addr: "127.0.0.1:0".parse().expect("addr"),
-        analytics: supermarket_storage::AnalyticsDatabaseArgs { analytics_database_url: db.analytics_url.clone(), analytics_db_pool_size: 4 },
+        analytics: supermarket_storage::AnalyticsDatabaseArgs::new(db.analytics_url.clone(), 4),
         nats: nats_args(&nats),
         consumer: consumer_args(&nats, 30),
         time_zone: zone("UTC"),

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub fn nats_args(nats: &TestNats) -> NatsArgs {
-    NatsArgs { nats_url: nats.url.clone(), stream: nats.stream.clone(), subject_prefix: nats.subject_prefix.clone() }
+    NatsArgs::new(nats.url.clone(), nats.stream.clone(), nats.subject_prefix.clone())
 }
 
 pub fn consumer_args(nats: &TestNats, ack_wait_secs: u64) -> ConsumerArgs {
@@ -137,7 +137,7 @@ impl Api {
     pub async fn start_with_auth(db: &TestDatabases, loyal_min_purchases: i64, time_zone: &str, auth: supermarket_auth::AuthConfig) -> Api {
         let config = supermarket_analytics::api::Config {
             addr: "127.0.0.1:0".parse().expect("addr"),
-            analytics: supermarket_storage::AnalyticsDatabaseArgs { analytics_database_url: db.analytics_url.clone(), analytics_db_pool_size: 4 },
+            analytics: supermarket_storage::AnalyticsDatabaseArgs::new(db.analytics_url.clone(), 4),
             loyal_min_purchases,
             time_zone: zone(time_zone),
             auth,

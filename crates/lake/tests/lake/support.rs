@@ -61,11 +61,7 @@ impl Harness {
     pub async fn new() -> Harness {
         let databases = TestDatabases::new().await;
         let nats = TestNats::new().await;
-        let args = NatsArgs {
-            nats_url: nats.url.clone(),
-            stream: nats.stream.clone(),
-            subject_prefix: nats.subject_prefix.clone(),
-        };
+        let args = NatsArgs::new(nats.url.clone(), nats.stream.clone(), nats.subject_prefix.clone());
         let pool = supermarket_storage::pool::pool(&databases.analytics_url, "ANALYTICS_DATABASE_URL", 4)
             .expect("a pool on the analytics test database");
         let dir = std::env::temp_dir().join(format!("lake-test-{}", supermarket_testkit::unique_suffix()));

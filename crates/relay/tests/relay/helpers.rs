@@ -10,7 +10,7 @@ use supermarket_testkit::{TestDatabases, TestNats};
 use uuid::Uuid;
 
 pub fn nats_args(nats: &TestNats) -> NatsArgs {
-    NatsArgs { nats_url: nats.url.clone(), stream: nats.stream.clone(), subject_prefix: nats.subject_prefix.clone() }
+    NatsArgs::new(nats.url.clone(), nats.stream.clone(), nats.subject_prefix.clone())
 }
 
 /// Three branches and three products.

@@ -28,7 +28,7 @@ async fn the_service_publishes_new_rows_promptly_and_reports_metrics() {
     seed_catalog(&db).await;
     let config = Config {
         addr: "127.0.0.1:0".parse().expect("addr"),
-        database: supermarket_storage::DatabaseArgs { database_url: db.oltp_url.clone(), db_pool_size: 4 },
+        database: supermarket_storage::DatabaseArgs::new(db.oltp_url.clone(), 4),
         nats: nats_args(&nats),
         batch_size: 500,
         max_in_flight: 100,
