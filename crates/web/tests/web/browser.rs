@@ -47,6 +47,12 @@ async fn sign_in(browser: &Client, edge: &str, next: &str, token: &str) {
     let field = browser.wait().for_element(Locator::Css("#token")).await.expect("token field");
     field.send_keys(token).await.expect("type token");
     browser.find(Locator::Css("form button[type=submit]")).await.expect("submit").click().await.expect("sign in");
+    // The click only starts the form's navigation: wait for it to land, or the
+    // caller's next `goto` races the login POST and finds no session yet.
+    wait_for("the sign-in to land on its page", Duration::from_secs(10), || async {
+        browser.current_url().await.is_ok_and(|url| url.path() == next)
+    })
+    .await;
 }
 
 async fn ring_up(browser: &Client, products: &[&str]) {
