@@ -46,9 +46,22 @@ pub async fn connect(args: &NatsArgs) -> anyhow::Result<(async_nats::Client, jet
         .reconnect_delay_callback(reconnect_delay)
         .connect(args.nats_url.as_str())
         .await
-        .with_context(|| format!("cannot connect to NATS at NATS_URL ({})", args.nats_url))?;
+        .with_context(|| format!("cannot connect to NATS at NATS_URL ({})", without_credentials(&args.nats_url)))?;
     let js = jetstream::new(client.clone());
     Ok((client, js))
+}
+
+/// `NATS_URL` fit for a log line: the user and password of each server
+/// (`nats://user:password@host`) become `***`. A failed start logs the
+/// URL at every attempt.
+fn without_credentials(urls: &str) -> String {
+    urls.split(',')
+        .map(|url| match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
+            _ => url.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Whether a failed [`connect`] is one that waiting will not fix: a
@@ -193,6 +206,13 @@ mod tests {
         let delays: Vec<u128> = (1..=8).map(|attempt| reconnect_delay(attempt).as_millis()).collect();
         assert_eq!(delays, [0, 50, 100, 200, 400, 500, 500, 500]);
         assert_eq!(reconnect_delay(usize::MAX), MAX_RECONNECT_DELAY);
+    }
+
+    #[test]
+    fn credentials_never_reach_a_log_line() {
+        assert_eq!(without_credentials("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+        assert_eq!(without_credentials("nats://relay:s3cr@t@nats:4222"), "nats://***@nats:4222");
+        assert_eq!(without_credentials("nats://a:b@n1:4222,nats://n2:4222"), "nats://***@n1:4222,nats://n2:4222");
     }
 
     #[tokio::test]
