@@ -210,6 +210,8 @@ on_exit() {
         compose logs --no-color --tail 40 >&2 || true
     fi
     if [ -z "${KEEP_STACK:-}" ]; then compose down -v --remove-orphans >/dev/null 2>&1 || true; fi
+    # A failed run keeps its folder (logs, the till's sales, the lake's copy).
+    if [ $status -eq 0 ] && [ -z "${KEEP_STACK:-}" ]; then rm -rf "$RUN"; else log "this run's files: $RUN"; fi
     table
     # The closing line CI reads: steps passed and failed.
     echo "compose-test: ${#STEPS[@]} passed, $((status == 0 ? 0 : 1)) failed"
