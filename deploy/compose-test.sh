@@ -115,34 +115,36 @@ standin_dir() {
 }
 
 build_standin() {
-    local image=$1 dir ctx declared base hash
-    dir="$HERE/stand-ins/$(standin_dir "$image")" || die "no stand-in for $image: add one to deploy/compose-test/stand-ins"
+    local image=$1 name dir declared base hash ctx
+    name=$(standin_dir "$image") || die "no stand-in for $image: add one to deploy/compose-test/stand-ins"
+    dir="$HERE/stand-ins/$name"
     declared=$(sed -n 's/^LABEL org.supermarket.stands-in-for="\(.*\)"/\1/p' "$dir/Dockerfile")
     [ "$declared" = "$image" ] || die "compose names $image but $dir stands in for $declared: update the stand-in"
     base=$(sed -n 's/^FROM debian:\(.*\)-slim$/\1/p' "$dir/Dockerfile")
     debian_base "$base"
-    ctx="$dir"
+    # A stand-in is rebuilt only when what it is made of changed.
     hash=$( (cat "$dir"/*; docker image inspect -f '{{.Id}}' "debian:$base-slim") | sha256sum | cut -c1-16)
-    if [ "$(standin_dir "$image")" = rust ]; then
+    if [ "$name" = rust ]; then
         # The machine's own toolchain: there is no registry to take one from.
-        local sysroot version
+        local version
         version=$(sed -n 's/^rust:\([0-9.]*\)-.*/\1/p' <<<"$image")
         rustc --version | grep -q "^rustc $version" || die "$image needs Rust $version; this machine has $(rustc --version)"
-        sysroot=$(rustc --print sysroot)
         hash=$( (echo "$hash"; rustc -vV; sha256sum /etc/ssl/certs/ca-certificates.crt) | sha256sum | cut -c1-16)
-        if [ "$(docker image inspect -f '{{index .Config.Labels "org.supermarket.stand-in-hash"}}' "$image" 2>/dev/null)" != "$hash" ]; then
-            ctx="$STATE/rust-context"
-            rm -rf "$ctx"; mkdir -p "$ctx/toolchain"
-            cp -a "$sysroot/bin" "$sysroot/lib" "$sysroot/libexec" "$ctx/toolchain/" 2>/dev/null || cp -a "$sysroot/bin" "$sysroot/lib" "$ctx/toolchain/"
-            cp "$dir/Dockerfile" "$ctx/"
-            cp /etc/ssl/certs/ca-certificates.crt "$ctx/"
-        fi
     fi
-    if [ "$(docker image inspect -f '{{index .Config.Labels "org.supermarket.stand-in-hash"}}' "$image" 2>/dev/null)" != "$hash" ]; then
-        log "building the stand-in $image from $dir"
-        DOCKER_BUILDKIT=0 docker build -q --label "org.supermarket.stand-in-hash=$hash" -t "$image" "$ctx" >/dev/null 2>"$STATE/standin.log" \
-            || { cat "$STATE/standin.log" >&2; die "the stand-in $image did not build"; }
+    [ "$(docker image inspect -f '{{index .Config.Labels "org.supermarket.stand-in-hash"}}' "$image" 2>/dev/null)" = "$hash" ] && return
+    ctx="$dir"
+    if [ "$name" = rust ]; then
+        local sysroot
+        sysroot=$(rustc --print sysroot)
+        ctx="$STATE/rust-context"
+        rm -rf "$ctx"; mkdir -p "$ctx/toolchain"
+        cp -a "$sysroot/bin" "$sysroot/lib" "$sysroot/libexec" "$ctx/toolchain/" 2>/dev/null || cp -a "$sysroot/bin" "$sysroot/lib" "$ctx/toolchain/"
+        cp "$dir/Dockerfile" "$ctx/"
+        cp /etc/ssl/certs/ca-certificates.crt "$ctx/"
     fi
+    log "building the stand-in $image from $dir"
+    DOCKER_BUILDKIT=0 docker build -q --label "org.supermarket.stand-in-hash=$hash" -t "$image" "$ctx" >/dev/null 2>"$STATE/standin.log" \
+        || { cat "$STATE/standin.log" >&2; die "the stand-in $image did not build"; }
     [ "$ctx" = "$dir" ] || rm -rf "$ctx"
 }
 
@@ -151,13 +153,12 @@ ensure_images() {
     for image in $(needed_images | sort -u); do
         if timeout 120 docker pull -q "$image" >/dev/null 2>&1; then
             printf '  %-45s pulled\n' "$image"
-        elif [ "$image" = "debian:bookworm-slim" ]; then
-            debian_base bookworm
-            printf '  %-45s stand-in (mmdebstrap)\n' "$image"
-        else
-            build_standin "$image"
-            printf '  %-45s stand-in\n' "$image"
+            continue
         fi
+        case "$image" in
+            debian:*-slim) debian_base "$(sed 's/^debian:\(.*\)-slim$/\1/' <<<"$image")"; printf '  %-45s stand-in (mmdebstrap)\n' "$image" ;;
+            *) build_standin "$image"; printf '  %-45s stand-in\n' "$image" ;;
+        esac
     done
 }
 
@@ -240,9 +241,14 @@ read_secret() { compose exec -T purchases cat "/secrets/$1"; }
 CASHIER=$(read_secret cashier_token)
 OWNER=$(read_secret owner_token)
 read_secret tls.crt > "$RUN/tls.crt"
-for name in postgres_password analytics_postgres_password owner_token cashier_token; do
-    printf '%s=%s\n' "$name" "$(read_secret "$name" | sha256sum | cut -c1-16)"
-done > "$RUN/secrets.before"
+# Digests of the generated secrets, to compare across down/up without printing them.
+secret_digests() {
+    local name
+    for name in postgres_password analytics_postgres_password owner_token cashier_token; do
+        printf '%s=%s\n' "$name" "$(read_secret "$name" | sha256sum | cut -c1-16)"
+    done
+}
+secret_digests > "$RUN/secrets.before"
 
 # 2. Through nginx only.
 begin "2 sales, reports, pages through nginx"
@@ -340,9 +346,7 @@ compose down >/dev/null 2>&1
 # The replica count from the environment (.env) this time, instead of --scale.
 PURCHASES_REPLICAS=3 compose up -d --wait --wait-timeout 300 >/dev/null 2>"$RUN/up2.log" || { cat "$RUN/up2.log" >&2; die "second up failed"; }
 [ "$(compose ps -q purchases | wc -l)" = 3 ] || die "PURCHASES_REPLICAS=3 did not give 3 purchases replicas"
-for name in postgres_password analytics_postgres_password owner_token cashier_token; do
-    printf '%s=%s\n' "$name" "$(read_secret "$name" | sha256sum | cut -c1-16)"
-done > "$RUN/secrets.after"
+secret_digests > "$RUN/secrets.after"
 cmp -s "$RUN/secrets.before" "$RUN/secrets.after" || die "the secrets changed across down/up"
 migrated=$(compose logs --no-color migrate | grep -o 'migrated: .*' | tail -1)
 case "$migrated" in *"0 new OLTP migration(s), 0 new analytics migration(s)"*) ;; *) die "second start migrated again: $migrated" ;; esac

@@ -33,8 +33,7 @@ class Failed(Exception):
 
 
 def context(cacert):
-    ctx = ssl.create_default_context(cafile=cacert) if cacert else None
-    return ctx
+    return ssl.create_default_context(cafile=cacert) if cacert else None
 
 
 def call(method, url, ctx=None, token=None, body=None, headers=None, cookie=None, timeout=10):

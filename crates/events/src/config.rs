@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// Default of `NATS_WAIT_SECS` (as the databases' waits: brokers start in seconds).
+const DEFAULT_WAIT_SECS: u64 = 60;
+
 /// Where the purchase events live.
 #[derive(clap::Args, Debug, Clone)]
 pub struct NatsArgs {
@@ -22,7 +25,7 @@ pub struct NatsArgs {
     /// Seconds a program waits at start for NATS to answer before giving up
     /// (0: one attempt). Under `docker compose up` the programs can start
     /// before the broker accepts connections.
-    #[arg(long = "nats-wait-secs", env = "NATS_WAIT_SECS", value_name = "NATS_WAIT_SECS", default_value_t = 60,
+    #[arg(long = "nats-wait-secs", env = "NATS_WAIT_SECS", value_name = "NATS_WAIT_SECS", default_value_t = DEFAULT_WAIT_SECS,
           value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub nats_wait_secs: u64,
 }
@@ -30,7 +33,7 @@ pub struct NatsArgs {
 impl NatsArgs {
     /// Settings for tests and tools: the default start-up wait.
     pub fn new(nats_url: impl Into<String>, stream: impl Into<String>, subject_prefix: impl Into<String>) -> NatsArgs {
-        NatsArgs { nats_url: nats_url.into(), stream: stream.into(), subject_prefix: subject_prefix.into(), nats_wait_secs: 60 }
+        NatsArgs { nats_url: nats_url.into(), stream: stream.into(), subject_prefix: subject_prefix.into(), nats_wait_secs: DEFAULT_WAIT_SECS }
     }
 
     /// How long to wait at start for NATS to answer (`NATS_WAIT_SECS`).
