@@ -11,13 +11,20 @@ use clap::Parser;
 use supermarket_chaos::Settings;
 
 /// The suite's own defaults, shown and used by the flags below.
-static DEFAULTS: std::sync::LazyLock<Settings> = std::sync::LazyLock::new(|| Settings::new(PathBuf::new(), PathBuf::new()));
+static DEFAULTS: std::sync::LazyLock<Settings> =
+    std::sync::LazyLock::new(|| Settings::new(PathBuf::new(), PathBuf::new()));
 
 #[derive(Parser, Debug)]
-#[command(about = "Kill and restart every part of the platform under load; check nothing is lost or counted twice")]
+#[command(
+    about = "Kill and restart every part of the platform under load; check nothing is lost or counted twice"
+)]
 struct Args {
     /// The `supermarket` binary to run.
-    #[arg(long, env = "CHAOS_SUPERMARKET", default_value = "target/release/supermarket")]
+    #[arg(
+        long,
+        env = "CHAOS_SUPERMARKET",
+        default_value = "target/release/supermarket"
+    )]
     supermarket: PathBuf,
     /// Folder with products_list.csv and supermarkets.csv.
     #[arg(long, default_value = "data")]
@@ -66,7 +73,10 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "supermarket_chaos=info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "supermarket_chaos=info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
@@ -92,5 +102,9 @@ async fn main() -> anyhow::Result<ExitCode> {
     if let Some(logs) = &report.logs {
         eprintln!("{logs}");
     }
-    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -23,7 +23,9 @@ use chrono::Utc;
 use clap::{Parser, Subcommand};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use supermarket_domain::{BasketLine, Branches, Catalog, CustomerId, ProductRef, Purchase, PurchaseId};
+use supermarket_domain::{
+    BasketLine, Branches, Catalog, CustomerId, ProductRef, Purchase, PurchaseId,
+};
 use supermarket_storage::purchases::{Idempotency, NewPurchase};
 use tokio_util::sync::CancellationToken;
 
@@ -45,7 +47,11 @@ enum Command {
 #[derive(clap::Args, Clone)]
 struct AllArgs {
     /// Server URL used to create (and drop) the benchmark database.
-    #[arg(long, env = "BENCH_ADMIN_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(
+        long,
+        env = "BENCH_ADMIN_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
     admin_url: String,
     /// Concurrency levels of the HTTP load.
     #[arg(long, value_delimiter = ',', default_value = "16,64,256")]
@@ -102,20 +108,40 @@ fn parse_csv<T>(
 async fn setup(admin_url: &str, name: &str) -> anyhow::Result<String> {
     let admin = supermarket_storage::connect(admin_url, "BENCH_ADMIN_URL").await?;
     // Two statements: DROP/CREATE DATABASE refuse to run in one implicit transaction.
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await?;
     let url = supermarket_testkit::db::with_database(admin_url, name)?;
     let mut client = supermarket_storage::connect(&url, "bench database").await?;
     supermarket_storage::migrate::oltp(&mut client).await?;
     // Read as `supermarket load` reads them.
-    let branches = parse_csv(supermarket_testkit::data::branches_csv(), supermarket_loader_csv::parse_branches)?;
+    let branches = parse_csv(
+        supermarket_testkit::data::branches_csv(),
+        supermarket_loader_csv::parse_branches,
+    )?;
     for branch in &branches {
-        client.execute("INSERT INTO branches (id, name) VALUES ($1, $2)", &[&branch.id, &branch.name]).await?;
+        client
+            .execute(
+                "INSERT INTO branches (id, name) VALUES ($1, $2)",
+                &[&branch.id, &branch.name],
+            )
+            .await?;
     }
-    let products = parse_csv(supermarket_testkit::data::products_csv(), supermarket_loader_csv::parse_products)?;
+    let products = parse_csv(
+        supermarket_testkit::data::products_csv(),
+        supermarket_loader_csv::parse_products,
+    )?;
     for product in &products {
         let cents = product.price.cents() as i32;
-        client.execute("INSERT INTO products (name, price_cents) VALUES ($1, $2)", &[&product.name, &cents]).await?;
+        client
+            .execute(
+                "INSERT INTO products (name, price_cents) VALUES ($1, $2)",
+                &[&product.name, &cents],
+            )
+            .await?;
     }
     Ok(url)
 }
@@ -145,12 +171,29 @@ fn generate(count: usize, catalog: &Catalog, branches: &Branches) -> Vec<NewPurc
                 customers.push(c);
                 c
             };
-            let lines = chosen.into_iter().map(|id| BasketLine::one(ProductRef::Id(id)));
+            let lines = chosen
+                .into_iter()
+                .map(|id| BasketLine::one(ProductRef::Id(id)));
             let branch = &branch_ids[rng.random_range(0..branch_ids.len())];
-            let purchase = Purchase::new(PurchaseId::new_live(), branch, customer, now, lines, catalog, branches)
-                .expect("generated purchases are valid");
-            let request_hash = supermarket_purchases::request::request_hash(&purchase, Some(customer));
-            NewPurchase { purchase, idempotency: Some(Idempotency { key: uuid::Uuid::new_v4(), request_hash }) }
+            let purchase = Purchase::new(
+                PurchaseId::new_live(),
+                branch,
+                customer,
+                now,
+                lines,
+                catalog,
+                branches,
+            )
+            .expect("generated purchases are valid");
+            let request_hash =
+                supermarket_purchases::request::request_hash(&purchase, Some(customer));
+            NewPurchase {
+                purchase,
+                idempotency: Some(Idempotency {
+                    key: uuid::Uuid::new_v4(),
+                    request_hash,
+                }),
+            }
         })
         .collect()
 }
@@ -162,7 +205,12 @@ struct Ceiling {
 }
 
 /// Writes `purchases` in batches of `batch` with `writers` connections.
-async fn ceiling(url: &str, purchases: Arc<Vec<NewPurchase>>, batch: usize, writers: usize) -> anyhow::Result<Ceiling> {
+async fn ceiling(
+    url: &str,
+    purchases: Arc<Vec<NewPurchase>>,
+    batch: usize,
+    writers: usize,
+) -> anyhow::Result<Ceiling> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -177,14 +225,23 @@ async fn ceiling(url: &str, purchases: Arc<Vec<NewPurchase>>, batch: usize, writ
                     return anyhow::Ok(());
                 }
                 let end = (start + batch).min(purchases.len());
-                supermarket_storage::purchases::insert_batch(&client, &statement, &purchases[start..end]).await?;
+                supermarket_storage::purchases::insert_batch(
+                    &client,
+                    &statement,
+                    &purchases[start..end],
+                )
+                .await?;
             }
         }));
     }
     for task in tasks {
         task.await??;
     }
-    Ok(Ceiling { purchases_per_s: purchases.len() as f64 / started.elapsed().as_secs_f64(), batch, writers })
+    Ok(Ceiling {
+        purchases_per_s: purchases.len() as f64 / started.elapsed().as_secs_f64(),
+        batch,
+        writers,
+    })
 }
 
 struct Level {
@@ -201,34 +258,73 @@ struct Level {
 
 fn rss_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
-async fn wrk_level(port: u16, concurrency: u32, seconds: u64, threads: u32, token: &str) -> anyhow::Result<(u64, f64, [f64; 4], u64)> {
+async fn wrk_level(
+    port: u16,
+    concurrency: u32,
+    seconds: u64,
+    threads: u32,
+    token: &str,
+) -> anyhow::Result<(u64, f64, [f64; 4], u64)> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/ingest/purchases.lua");
     let output = tokio::process::Command::new("wrk")
         .env("BENCH_CASHIER_TOKEN", token)
-        .args(["-t", &threads.min(concurrency).to_string(), "-c", &concurrency.to_string(), "-d", &format!("{seconds}s"), "--timeout", "10s", "-s"])
+        .args([
+            "-t",
+            &threads.min(concurrency).to_string(),
+            "-c",
+            &concurrency.to_string(),
+            "-d",
+            &format!("{seconds}s"),
+            "--timeout",
+            "10s",
+            "-s",
+        ])
         .arg(&script)
         .arg(format!("http://127.0.0.1:{port}"))
         .output()
         .await
         .context("cannot run wrk")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout.lines().rev().find(|l| l.starts_with('{')).with_context(|| format!("no summary from wrk: {stdout}"))?;
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .with_context(|| format!("no summary from wrk: {stdout}"))?;
     let v: serde_json::Value = serde_json::from_str(line)?;
     let n = |k: &str| v[k].as_f64().unwrap_or(0.0);
     let requests = n("requests") as u64;
     let errors = n("errors") as u64;
     let secs = n("duration_us") / 1e6;
-    Ok((requests - errors.min(requests), secs, [n("p50_us") / 1e3, n("p90_us") / 1e3, n("p99_us") / 1e3, n("max_us") / 1e3], errors))
+    Ok((
+        requests - errors.min(requests),
+        secs,
+        [
+            n("p50_us") / 1e3,
+            n("p90_us") / 1e3,
+            n("p99_us") / 1e3,
+            n("max_us") / 1e3,
+        ],
+        errors,
+    ))
 }
 
 async fn all(args: AllArgs) -> anyhow::Result<()> {
     let use_wrk = match args.generator.as_str() {
         "wrk" => true,
         "simulator" => false,
-        _ => std::process::Command::new("wrk").arg("--version").output().is_ok(),
+        _ => std::process::Command::new("wrk")
+            .arg("--version")
+            .output()
+            .is_ok(),
     };
     let name = format!("bench_ingest_{}", std::process::id());
     let url = setup(&args.admin_url, &name).await?;
@@ -237,14 +333,23 @@ async fn all(args: AllArgs) -> anyhow::Result<()> {
     let outcome = measure_all(&args, &name, &url, use_wrk).await;
     if !args.keep_database {
         let admin = supermarket_storage::connect(&args.admin_url, "BENCH_ADMIN_URL").await?;
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
     }
     outcome
 }
 
 /// Both measurements of `ingest all` on the fresh database `name` at `url`.
 async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> anyhow::Result<()> {
-    println!("fresh database {name}; generator: {}", if use_wrk { "wrk + Lua" } else { "built-in simulator" });
+    println!(
+        "fresh database {name}; generator: {}",
+        if use_wrk {
+            "wrk + Lua"
+        } else {
+            "built-in simulator"
+        }
+    );
 
     // (2) end to end, through the service in its own process.
     let port = {
@@ -273,8 +378,16 @@ async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> an
     let http = reqwest::Client::new();
     let ready = format!("http://127.0.0.1:{port}/ready");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !http.get(&ready).send().await.is_ok_and(|r| r.status().is_success()) {
-        anyhow::ensure!(Instant::now() < deadline, "the service did not become ready");
+    while !http
+        .get(&ready)
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the service did not become ready"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let admin = supermarket_storage::connect(url, "bench database").await?;
@@ -294,7 +407,14 @@ async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> an
             })
         };
         let (created, secs, [p50, p90, p99, max], errors) = if use_wrk {
-            wrk_level(port, concurrency, args.seconds, args.wrk_threads, &cashier_token).await?
+            wrk_level(
+                port,
+                concurrency,
+                args.seconds,
+                args.wrk_threads,
+                &cashier_token,
+            )
+            .await?
         } else {
             let report = supermarket_simulator::simulate(
                 supermarket_simulator::Args {
@@ -313,7 +433,12 @@ async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> an
             )
             .await?;
             let l = &report.latency_ms;
-            (report.purchases_created, report.duration_s, [l.p50, l.p90, l.p99, l.max], report.unexpected + report.transport_errors)
+            (
+                report.purchases_created,
+                report.duration_s,
+                [l.p50, l.p90, l.p99, l.max],
+                report.unexpected + report.transport_errors,
+            )
         };
         sampling.cancel();
         let peak_kib = sampler.await.unwrap_or(0);
@@ -333,9 +458,16 @@ async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> an
             max_ms: max,
             errors,
             peak_rss_mib: peak_kib as f64 / 1024.0,
-            avg_batch: if statements > 0.0 { rows / statements } else { 0.0 },
+            avg_batch: if statements > 0.0 {
+                rows / statements
+            } else {
+                0.0
+            },
         });
-        println!("  concurrency {concurrency}: {:.0} purchases/s", created as f64 / secs);
+        println!(
+            "  concurrency {concurrency}: {:.0} purchases/s",
+            created as f64 / secs
+        );
     }
     let hwm = rss_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0;
     let _ = service.start_kill();
@@ -346,32 +478,70 @@ async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> an
     let catalog = supermarket_storage::catalog::load_catalog(&snapshot_client).await?;
     let branches = supermarket_storage::catalog::load_branches(&snapshot_client).await?;
     let mut ceilings = Vec::new();
-    let mut batches: Vec<usize> = levels.iter().map(|l| l.avg_batch.round().max(1.0) as usize).collect();
+    let mut batches: Vec<usize> = levels
+        .iter()
+        .map(|l| l.avg_batch.round().max(1.0) as usize)
+        .collect();
     batches.push(args.batch_max as usize);
     batches.sort_unstable();
     batches.dedup();
     for batch in batches {
         let purchases = Arc::new(generate(args.ceiling_purchases, &catalog, &branches));
         let result = ceiling(url, purchases, batch, usize::from(args.writers)).await?;
-        println!("  ceiling batch {batch}: {:.0} purchases/s", result.purchases_per_s);
+        println!(
+            "  ceiling batch {batch}: {:.0} purchases/s",
+            result.purchases_per_s
+        );
         ceilings.push(result);
     }
 
     println!();
-    println!("(1) PostgreSQL ceiling: same batch SQL, {} writer connections, no HTTP", args.writers);
+    println!(
+        "(1) PostgreSQL ceiling: same batch SQL, {} writer connections, no HTTP",
+        args.writers
+    );
     println!("    {:>8} {:>14}", "batch", "purchases/s");
     for c in &ceilings {
-        println!("    {:>8} {:>14.0}   ({} writers)", c.batch, c.purchases_per_s, c.writers);
+        println!(
+            "    {:>8} {:>14.0}   ({} writers)",
+            c.batch, c.purchases_per_s, c.writers
+        );
     }
     println!();
-    println!("(2) end to end through the purchases service (writers {}, batch max {}, batch wait {} ms)", args.writers, args.batch_max, args.batch_wait_ms);
-    println!("    {:>6} {:>12} {:>8} {:>8} {:>8} {:>9} {:>7} {:>9} {:>9} {:>12}", "conc", "purchases/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "avg batch", "RSS MiB", "vs ceiling");
+    println!(
+        "(2) end to end through the purchases service (writers {}, batch max {}, batch wait {} ms)",
+        args.writers, args.batch_max, args.batch_wait_ms
+    );
+    println!(
+        "    {:>6} {:>12} {:>8} {:>8} {:>8} {:>9} {:>7} {:>9} {:>9} {:>12}",
+        "conc",
+        "purchases/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "errors",
+        "avg batch",
+        "RSS MiB",
+        "vs ceiling"
+    );
     for l in &levels {
         let shape = l.avg_batch.round().max(1.0) as usize;
-        let ceiling = ceilings.iter().find(|c| c.batch == shape).map_or(f64::NAN, |c| c.purchases_per_s);
+        let ceiling = ceilings
+            .iter()
+            .find(|c| c.batch == shape)
+            .map_or(f64::NAN, |c| c.purchases_per_s);
         println!(
             "    {:>6} {:>12.0} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>7} {:>9.1} {:>9.1} {:>11.0}%",
-            l.concurrency, l.purchases_per_s, l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.errors, l.avg_batch, l.peak_rss_mib,
+            l.concurrency,
+            l.purchases_per_s,
+            l.p50_ms,
+            l.p90_ms,
+            l.p99_ms,
+            l.max_ms,
+            l.errors,
+            l.avg_batch,
+            l.peak_rss_mib,
             100.0 * l.purchases_per_s / ceiling
         );
     }

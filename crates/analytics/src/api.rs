@@ -41,7 +41,12 @@ const MAX_HOURLY_RANGE_DAYS: i64 = 31;
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long = "addr", env = "ANALYTICS_ADDR", value_name = "ANALYTICS_ADDR", default_value = "0.0.0.0:8001")]
+    #[arg(
+        long = "addr",
+        env = "ANALYTICS_ADDR",
+        value_name = "ANALYTICS_ADDR",
+        default_value = "0.0.0.0:8001"
+    )]
     pub addr: SocketAddr,
     #[command(flatten)]
     pub analytics: supermarket_storage::AnalyticsDatabaseArgs,
@@ -73,7 +78,10 @@ pub fn router(state: AppState, auth: &supermarket_auth::Auth) -> Router {
         async move { supermarket_storage::pool::check(&pool).await }
     });
     let router = routes(state)
-        .route_layer(supermarket_auth::require(auth, supermarket_auth::Role::Owner))
+        .route_layer(supermarket_auth::require(
+            auth,
+            supermarket_auth::Role::Owner,
+        ))
         .route("/", get(service_info))
         .merge(auth.routes())
         .merge(supermarket_web::dashboard_router(auth))
@@ -93,7 +101,10 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/v1/analytics/sales/daily", get(daily_sales))
         .route("/api/v1/analytics/sales/hourly", get(hourly_sales))
         .route("/api/v1/analytics/customers/{id}", get(customer))
-        .route("/api/v1/analytics/loyal-customers", get(loyal_customers_page))
+        .route(
+            "/api/v1/analytics/loyal-customers",
+            get(loyal_customers_page),
+        )
         .route("/api/v1/analytics/freshness", get(freshness))
         .with_state(state)
 }
@@ -107,12 +118,27 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let auth = supermarket_auth::Auth::from_config(&config.auth)?;
-        let pool = supermarket_storage::pool::pool(&config.analytics.analytics_database_url, "ANALYTICS_DATABASE_URL",
-            usize::from(config.analytics.analytics_db_pool_size))?;
-        supermarket_storage::pool::wait_until_answers(&pool, "ANALYTICS_DATABASE_URL", config.analytics.analytics_db_wait()).await?;
+        let pool = supermarket_storage::pool::pool(
+            &config.analytics.analytics_database_url,
+            "ANALYTICS_DATABASE_URL",
+            usize::from(config.analytics.analytics_db_pool_size),
+        )?;
+        supermarket_storage::pool::wait_until_answers(
+            &pool,
+            "ANALYTICS_DATABASE_URL",
+            config.analytics.analytics_db_wait(),
+        )
+        .await?;
         let listener = supermarket_http::bind(config.addr, "ANALYTICS_ADDR").await?;
-        let state = AppState { pool, loyal_min_purchases: config.loyal_min_purchases, time_zone: config.time_zone };
-        Ok(Application { listener, router: router(state, &auth) })
+        let state = AppState {
+            pool,
+            loyal_min_purchases: config.loyal_min_purchases,
+            time_zone: config.time_zone,
+        };
+        Ok(Application {
+            listener,
+            router: router(state, &auth),
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -128,16 +154,47 @@ impl Application {
 /// `supermarket serve analytics-api`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     supermarket_http::telemetry::init();
-    Application::build(config).await?.run_until_stopped(shutdown).await
+    Application::build(config)
+        .await?
+        .run_until_stopped(shutdown)
+        .await
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Supermarket analytics API", description = "Read-only reports from the analytics read models."),
-    paths(service_info, unique_customers, loyal_customers, top_products, kpis, daily_sales, hourly_sales, customer,
-          loyal_customers_page, freshness),
-    components(schemas(ServiceInfo, UniqueCustomers, LoyalCustomers, LoyalCustomer, TopProducts, TopProduct, Kpis, Today,
-                       BranchDay, BranchHour, CustomerSummary, LoyalPage, LoyalEntry, Freshness, Problem))
+    info(
+        title = "Supermarket analytics API",
+        description = "Read-only reports from the analytics read models."
+    ),
+    paths(
+        service_info,
+        unique_customers,
+        loyal_customers,
+        top_products,
+        kpis,
+        daily_sales,
+        hourly_sales,
+        customer,
+        loyal_customers_page,
+        freshness
+    ),
+    components(schemas(
+        ServiceInfo,
+        UniqueCustomers,
+        LoyalCustomers,
+        LoyalCustomer,
+        TopProducts,
+        TopProduct,
+        Kpis,
+        Today,
+        BranchDay,
+        BranchHour,
+        CustomerSummary,
+        LoyalPage,
+        LoyalEntry,
+        Freshness,
+        Problem
+    ))
 )]
 pub struct ApiDoc;
 
@@ -155,41 +212,73 @@ async fn connection(pool: &Pool) -> Result<deadpool_postgres::Object, ApiError> 
     match tokio::time::timeout(Duration::from_secs(2), pool.get()).await {
         Ok(Ok(client)) => Ok(client),
         Ok(Err(error)) => Err(ApiError::unavailable(error)),
-        Err(_) => Err(ApiError::unavailable(anyhow::anyhow!("timed out waiting for an analytics database connection"))),
+        Err(_) => Err(ApiError::unavailable(anyhow::anyhow!(
+            "timed out waiting for an analytics database connection"
+        ))),
     }
 }
 
 fn database_error(error: tokio_postgres::Error) -> ApiError {
     // A closed connection means the database went away: 503, not 500.
-    if error.is_closed() { ApiError::unavailable(error) } else { ApiError::Internal(error.into()) }
+    if error.is_closed() {
+        ApiError::unavailable(error)
+    } else {
+        ApiError::Internal(error.into())
+    }
 }
 
 fn bad_parameter(detail: impl Into<String>) -> ApiError {
-    Problem::new(StatusCode::BAD_REQUEST, "invalid-parameter", "Invalid query parameter").with_detail(detail).into()
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid-parameter",
+        "Invalid query parameter",
+    )
+    .with_detail(detail)
+    .into()
 }
 
 /// Dates that are each valid but do not make a range this report serves
 /// (`from` after `to`, too many days): the one 400 a request that matches the
 /// schema can get.
 fn bad_range(detail: impl Into<String>) -> ApiError {
-    Problem::new(StatusCode::BAD_REQUEST, "invalid-range", "Invalid date range").with_detail(detail).into()
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid-range",
+        "Invalid date range",
+    )
+    .with_detail(detail)
+    .into()
 }
 
 fn query<T>(params: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    params.map(|Query(p)| p).map_err(|rejection| bad_parameter(rejection.body_text()))
+    params
+        .map(|Query(p)| p)
+        .map_err(|rejection| bad_parameter(rejection.body_text()))
 }
 
 /// Runs a statement prepared once per pooled connection.
-async fn rows(client: &deadpool_postgres::Object, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)])
-    -> Result<Vec<tokio_postgres::Row>, ApiError> {
+async fn rows(
+    client: &deadpool_postgres::Object,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>, ApiError> {
     let statement = client.prepare_cached(sql).await.map_err(database_error)?;
-    client.query(&statement, params).await.map_err(database_error)
+    client
+        .query(&statement, params)
+        .await
+        .map_err(database_error)
 }
 
-async fn one(client: &deadpool_postgres::Object, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)])
-    -> Result<tokio_postgres::Row, ApiError> {
+async fn one(
+    client: &deadpool_postgres::Object,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<tokio_postgres::Row, ApiError> {
     let statement = client.prepare_cached(sql).await.map_err(database_error)?;
-    client.query_one(&statement, params).await.map_err(database_error)
+    client
+        .query_one(&statement, params)
+        .await
+        .map_err(database_error)
 }
 
 /// Every report reads the analytics database: 503 with `Retry-After` while
@@ -220,10 +309,20 @@ async fn service_info() -> Json<ServiceInfo> {
         version: env!("CARGO_PKG_VERSION"),
         description: "Customer and product analytics, read from incrementally maintained read models.",
         endpoints: vec![
-            "GET /", "GET /health", "GET /ready", "GET /unique-customers", "GET /loyal-customers", "GET /top-products",
-            "GET /api/v1/analytics/kpis", "GET /api/v1/analytics/sales/daily", "GET /api/v1/analytics/sales/hourly",
-            "GET /api/v1/analytics/customers/{id}", "GET /api/v1/analytics/loyal-customers",
-            "GET /api/v1/analytics/freshness", "GET /openapi.json", "GET /docs",
+            "GET /",
+            "GET /health",
+            "GET /ready",
+            "GET /unique-customers",
+            "GET /loyal-customers",
+            "GET /top-products",
+            "GET /api/v1/analytics/kpis",
+            "GET /api/v1/analytics/sales/daily",
+            "GET /api/v1/analytics/sales/hourly",
+            "GET /api/v1/analytics/customers/{id}",
+            "GET /api/v1/analytics/loyal-customers",
+            "GET /api/v1/analytics/freshness",
+            "GET /openapi.json",
+            "GET /docs",
         ],
     })
 }
@@ -235,10 +334,14 @@ pub struct UniqueCustomers {
 
 /// How many distinct customers ever bought.
 #[utoipa::path(get, path = "/unique-customers", tag = "analytics", responses((status = 200, body = UniqueCustomers), Unavailable))]
-async fn unique_customers(State(state): State<AppState>) -> Result<Json<UniqueCustomers>, ApiError> {
+async fn unique_customers(
+    State(state): State<AppState>,
+) -> Result<Json<UniqueCustomers>, ApiError> {
     let client = connection(&state.pool).await?;
     let row = one(&client, "SELECT customers FROM sales_totals", &[]).await?;
-    Ok(Json(UniqueCustomers { unique_customers: row.get(0) }))
+    Ok(Json(UniqueCustomers {
+        unique_customers: row.get(0),
+    }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -267,7 +370,11 @@ pub struct LoyalCustomer {
     pub purchases: i64,
 }
 
-fn check_paging(limit: Option<i64>, offset: Option<i64>, max_limit: Option<i64>) -> Result<(Option<i64>, i64), ApiError> {
+fn check_paging(
+    limit: Option<i64>,
+    offset: Option<i64>,
+    max_limit: Option<i64>,
+) -> Result<(Option<i64>, i64), ApiError> {
     if let Some(limit) = limit
         && (limit < 0 || max_limit.is_some_and(|max| limit > max))
     {
@@ -285,8 +392,10 @@ fn check_paging(limit: Option<i64>, offset: Option<i64>, max_limit: Option<i64>)
 #[utoipa::path(get, path = "/loyal-customers", tag = "analytics", params(Paging),
     responses((status = 200, body = LoyalCustomers),
               (status = 400, body = Problem, content_type = "application/problem+json"), Unavailable))]
-async fn loyal_customers(State(state): State<AppState>, params: Result<Query<Paging>, QueryRejection>)
-    -> Result<Json<LoyalCustomers>, ApiError> {
+async fn loyal_customers(
+    State(state): State<AppState>,
+    params: Result<Query<Paging>, QueryRejection>,
+) -> Result<Json<LoyalCustomers>, ApiError> {
     let paging = query(params)?;
     let (limit, offset) = check_paging(paging.limit, paging.offset, None)?;
     let client = connection(&state.pool).await?;
@@ -296,15 +405,23 @@ async fn loyal_customers(State(state): State<AppState>, params: Result<Query<Pag
     // Both statements go down the one connection back to back (pipelined).
     let (count, customers) = tokio::try_join!(
         one(&client, LOYAL_COUNT, &count_params),
-        rows(&client,
+        rows(
+            &client,
             "SELECT customer_id, purchases FROM customer_stats WHERE purchases >= $1
              ORDER BY purchases DESC, customer_id LIMIT $2 OFFSET $3",
-            &page_params),
+            &page_params
+        ),
     )?;
     Ok(Json(LoyalCustomers {
         min_purchases: min,
         count: count.get(0),
-        customers: customers.iter().map(|r| LoyalCustomer { customer_id: r.get(0), purchases: r.get(1) }).collect(),
+        customers: customers
+            .iter()
+            .map(|r| LoyalCustomer {
+                customer_id: r.get(0),
+                purchases: r.get(1),
+            })
+            .collect(),
     }))
 }
 
@@ -332,7 +449,14 @@ async fn top_products(State(state): State<AppState>) -> Result<Json<TopProducts>
          ) AS ranked WHERE rank <= 3 ORDER BY rank, product_name",
         &[]).await?;
     Ok(Json(TopProducts {
-        products: rows.iter().map(|r| TopProduct { product: r.get(0), units_sold: r.get(1), rank: r.get(2) }).collect(),
+        products: rows
+            .iter()
+            .map(|r| TopProduct {
+                product: r.get(0),
+                units_sold: r.get(1),
+                rank: r.get(2),
+            })
+            .collect(),
     }))
 }
 
@@ -380,7 +504,12 @@ async fn kpis(State(state): State<AppState>) -> Result<Json<Kpis>, ApiError> {
         loyal_customers: row.get(4),
         min_purchases: state.loyal_min_purchases,
         time_zone: state.time_zone.name().to_owned(),
-        today: Today { date: today, purchases: row.get(5), revenue_cents: row.get(6), unique_customers: row.get(7) },
+        today: Today {
+            date: today,
+            purchases: row.get(5),
+            revenue_cents: row.get(6),
+            unique_customers: row.get(7),
+        },
     }))
 }
 
@@ -410,12 +539,25 @@ impl std::str::FromStr for Day {
 
     fn from_str(text: &str) -> Result<Day, String> {
         let shaped = text.len() == 10
-            && text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
-        let invalid = || format!("`{}` is not a date of the form YYYY-MM-DD", text.chars().take(40).collect::<String>());
+            && text.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
+        let invalid = || {
+            format!(
+                "`{}` is not a date of the form YYYY-MM-DD",
+                text.chars().take(40).collect::<String>()
+            )
+        };
         if !shaped {
             return Err(invalid());
         }
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Day).map_err(|_| invalid())
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(Day)
+            .map_err(|_| invalid())
     }
 }
 
@@ -427,23 +569,34 @@ impl<'de> Deserialize<'de> for Day {
 }
 
 impl SalesRange {
-    fn resolve(&self, today: NaiveDate, default_days: i64, max_days: i64) -> Result<(NaiveDate, NaiveDate, Option<String>), ApiError> {
+    fn resolve(
+        &self,
+        today: NaiveDate,
+        default_days: i64,
+        max_days: i64,
+    ) -> Result<(NaiveDate, NaiveDate, Option<String>), ApiError> {
         let to = self.to.map_or(today, |day| day.0);
         let from = match self.from {
             Some(day) => day.0,
             // Saturates at the earliest date rather than panicking.
-            None => to.checked_sub_days(chrono::Days::new((default_days - 1) as u64)).unwrap_or(NaiveDate::MIN),
+            None => to
+                .checked_sub_days(chrono::Days::new((default_days - 1) as u64))
+                .unwrap_or(NaiveDate::MIN),
         };
         if from > to {
             return Err(bad_range("`from` must not be after `to`"));
         }
         if (to - from).num_days() >= max_days {
-            return Err(bad_range(format!("the range may cover at most {max_days} days")));
+            return Err(bad_range(format!(
+                "the range may cover at most {max_days} days"
+            )));
         }
         if let Some(branch) = &self.branch
             && !supermarket_domain::branch::is_valid_branch_id(branch)
         {
-            return Err(bad_parameter(format!("`{branch}` is not a branch id such as SMKT001")));
+            return Err(bad_parameter(format!(
+                "`{branch}` is not a branch id such as SMKT001"
+            )));
         }
         Ok((from, to, self.branch.clone()))
     }
@@ -461,15 +614,27 @@ pub struct BranchDay {
 #[utoipa::path(get, path = "/api/v1/analytics/sales/daily", tag = "analytics", params(SalesRange),
     responses((status = 200, body = Vec<BranchDay>),
               (status = 400, body = Problem, content_type = "application/problem+json"), Unavailable))]
-async fn daily_sales(State(state): State<AppState>, params: Result<Query<SalesRange>, QueryRejection>)
-    -> Result<Json<Vec<BranchDay>>, ApiError> {
-    let (from, to, branch) = query(params)?.resolve(state.time_zone.today(), 30, MAX_DAILY_RANGE_DAYS)?;
+async fn daily_sales(
+    State(state): State<AppState>,
+    params: Result<Query<SalesRange>, QueryRejection>,
+) -> Result<Json<Vec<BranchDay>>, ApiError> {
+    let (from, to, branch) =
+        query(params)?.resolve(state.time_zone.today(), 30, MAX_DAILY_RANGE_DAYS)?;
     let client = connection(&state.pool).await?;
     let rows = rows(&client,
         "SELECT day, branch_id, purchases, revenue_cents FROM branch_daily_sales
          WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR branch_id = $3) ORDER BY day, branch_id",
         &[&from, &to, &branch]).await?;
-    Ok(Json(rows.iter().map(|r| BranchDay { day: r.get(0), branch_id: r.get(1), purchases: r.get(2), revenue_cents: r.get(3) }).collect()))
+    Ok(Json(
+        rows.iter()
+            .map(|r| BranchDay {
+                day: r.get(0),
+                branch_id: r.get(1),
+                purchases: r.get(2),
+                revenue_cents: r.get(3),
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -486,17 +651,28 @@ pub struct BranchHour {
 #[utoipa::path(get, path = "/api/v1/analytics/sales/hourly", tag = "analytics", params(SalesRange),
     responses((status = 200, body = Vec<BranchHour>),
               (status = 400, body = Problem, content_type = "application/problem+json"), Unavailable))]
-async fn hourly_sales(State(state): State<AppState>, params: Result<Query<SalesRange>, QueryRejection>)
-    -> Result<Json<Vec<BranchHour>>, ApiError> {
-    let (from, to, branch) = query(params)?.resolve(state.time_zone.today(), 1, MAX_HOURLY_RANGE_DAYS)?;
+async fn hourly_sales(
+    State(state): State<AppState>,
+    params: Result<Query<SalesRange>, QueryRejection>,
+) -> Result<Json<Vec<BranchHour>>, ApiError> {
+    let (from, to, branch) =
+        query(params)?.resolve(state.time_zone.today(), 1, MAX_HOURLY_RANGE_DAYS)?;
     let client = connection(&state.pool).await?;
     let rows = rows(&client,
         "SELECT day, hour, branch_id, purchases, revenue_cents FROM branch_hourly_sales
          WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR branch_id = $3) ORDER BY day, hour, branch_id",
         &[&from, &to, &branch]).await?;
-    Ok(Json(rows.iter().map(|r| BranchHour {
-        day: r.get(0), hour: r.get(1), branch_id: r.get(2), purchases: r.get(3), revenue_cents: r.get(4),
-    }).collect()))
+    Ok(Json(
+        rows.iter()
+            .map(|r| BranchHour {
+                day: r.get(0),
+                hour: r.get(1),
+                branch_id: r.get(2),
+                purchases: r.get(3),
+                revenue_cents: r.get(4),
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -515,14 +691,23 @@ pub struct CustomerSummary {
     responses((status = 200, body = CustomerSummary),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json"), Unavailable))]
-async fn customer(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<CustomerSummary>, ApiError> {
+async fn customer(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<CustomerSummary>, ApiError> {
     let client = connection(&state.pool).await?;
     let statement = client
         .prepare_cached("SELECT purchases, total_spent_cents, first_purchase_at, last_purchase_at FROM customer_stats WHERE customer_id = $1")
         .await
         .map_err(database_error)?;
-    let Some(row) = client.query_opt(&statement, &[&id]).await.map_err(database_error)? else {
-        return Err(Problem::not_found(format!("no purchase of customer {id} has been recorded")).into());
+    let Some(row) = client
+        .query_opt(&statement, &[&id])
+        .await
+        .map_err(database_error)?
+    else {
+        return Err(
+            Problem::not_found(format!("no purchase of customer {id} has been recorded")).into(),
+        );
     };
     let purchases: i64 = row.get(0);
     Ok(Json(CustomerSummary {
@@ -570,7 +755,11 @@ pub struct LoyalEntry {
 
 /// The smallest and largest UUIDs starting with `prefix` (hex digits, dashes ignored).
 pub fn prefix_bounds(prefix: &str) -> Option<(Uuid, Uuid)> {
-    let digits: String = prefix.chars().filter(|c| *c != '-').collect::<String>().to_ascii_lowercase();
+    let digits: String = prefix
+        .chars()
+        .filter(|c| *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
     if digits.is_empty() || digits.len() > 32 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
@@ -583,14 +772,18 @@ pub fn prefix_bounds(prefix: &str) -> Option<(Uuid, Uuid)> {
 #[utoipa::path(get, path = "/api/v1/analytics/loyal-customers", tag = "analytics", params(LoyalQuery),
     responses((status = 200, body = LoyalPage),
               (status = 400, body = Problem, content_type = "application/problem+json"), Unavailable))]
-async fn loyal_customers_page(State(state): State<AppState>, params: Result<Query<LoyalQuery>, QueryRejection>)
-    -> Result<Json<LoyalPage>, ApiError> {
+async fn loyal_customers_page(
+    State(state): State<AppState>,
+    params: Result<Query<LoyalQuery>, QueryRejection>,
+) -> Result<Json<LoyalPage>, ApiError> {
     let params = query(params)?;
     let (limit, offset) = check_paging(params.limit, params.offset, Some(1000))?;
     let limit = limit.unwrap_or(50);
     let bounds = match &params.prefix {
         None => None,
-        Some(prefix) => Some(prefix_bounds(prefix).ok_or_else(|| bad_parameter("`prefix` must be 1 to 32 hexadecimal digits of a customer id"))?),
+        Some(prefix) => Some(prefix_bounds(prefix).ok_or_else(|| {
+            bad_parameter("`prefix` must be 1 to 32 hexadecimal digits of a customer id")
+        })?),
     };
     let client = connection(&state.pool).await?;
     let min = state.loyal_min_purchases;
@@ -615,9 +808,15 @@ async fn loyal_customers_page(State(state): State<AppState>, params: Result<Quer
         limit,
         offset,
         prefix: params.prefix,
-        customers: page.iter().map(|r| LoyalEntry {
-            customer_id: r.get(0), purchases: r.get(1), total_spent_cents: r.get(2), last_purchase_at: r.get(3),
-        }).collect(),
+        customers: page
+            .iter()
+            .map(|r| LoyalEntry {
+                customer_id: r.get(0),
+                purchases: r.get(1),
+                total_spent_cents: r.get(2),
+                last_purchase_at: r.get(3),
+            })
+            .collect(),
     }))
 }
 
@@ -648,7 +847,8 @@ async fn freshness(State(state): State<AppState>) -> Result<Json<Freshness>, Api
     let published: Option<DateTime<Utc>> = row.get(2);
     let applied: Option<DateTime<Utc>> = row.get(3);
     let now: DateTime<Utc> = row.get(5);
-    let seconds = |d: chrono::TimeDelta| d.num_microseconds().map_or(f64::MAX, |us| us as f64 / 1e6);
+    let seconds =
+        |d: chrono::TimeDelta| d.num_microseconds().map_or(f64::MAX, |us| us as f64 / 1e6);
     Ok(Json(Freshness {
         events_applied: row.get(0),
         last_event_purchased_at: row.get(1),
@@ -676,17 +876,38 @@ mod tests {
 
     #[test]
     fn days_are_exactly_yyyy_mm_dd() {
-        assert_eq!("2025-05-01".parse::<Day>(), Ok(Day(NaiveDate::from_ymd_opt(2025, 5, 1).unwrap())));
-        assert_eq!("0000-01-01".parse::<Day>().map(|d| d.0.to_string()), Ok("0000-01-01".to_owned()));
-        for text in ["-262143-01-01", "+2025-05-01", "2025-5-1", "20250501", "2025-02-30", "2025-05-01 ", "２０２５-05-01", ""] {
+        assert_eq!(
+            "2025-05-01".parse::<Day>(),
+            Ok(Day(NaiveDate::from_ymd_opt(2025, 5, 1).unwrap()))
+        );
+        assert_eq!(
+            "0000-01-01".parse::<Day>().map(|d| d.0.to_string()),
+            Ok("0000-01-01".to_owned())
+        );
+        for text in [
+            "-262143-01-01",
+            "+2025-05-01",
+            "2025-5-1",
+            "20250501",
+            "2025-02-30",
+            "2025-05-01 ",
+            "２０２５-05-01",
+            "",
+        ] {
             assert!(text.parse::<Day>().is_err(), "{text:?}");
         }
     }
 
     #[test]
     fn a_default_range_saturates_instead_of_panicking() {
-        let range = SalesRange { from: None, to: Some(Day(NaiveDate::MIN)), branch: None };
-        let (from, to, _) = range.resolve(NaiveDate::MIN, 30, MAX_DAILY_RANGE_DAYS).expect("a range");
+        let range = SalesRange {
+            from: None,
+            to: Some(Day(NaiveDate::MIN)),
+            branch: None,
+        };
+        let (from, to, _) = range
+            .resolve(NaiveDate::MIN, 30, MAX_DAILY_RANGE_DAYS)
+            .expect("a range");
         assert_eq!((from, to), (NaiveDate::MIN, NaiveDate::MIN));
     }
 }

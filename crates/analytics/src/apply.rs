@@ -55,7 +55,11 @@ struct CustomerDelta {
 
 /// Applies `batch` inside `tx` (not committed here). `time_zone` is the
 /// store time zone's IANA name.
-pub async fn apply_batch(tx: &Transaction<'_>, time_zone: &str, batch: &[Incoming]) -> anyhow::Result<Applied> {
+pub async fn apply_batch(
+    tx: &Transaction<'_>,
+    time_zone: &str,
+    batch: &[Incoming],
+) -> anyhow::Result<Applied> {
     let mut applied = Applied::default();
     let mut events: Vec<(PurchaseCreated, DateTime<Utc>)> = Vec::with_capacity(batch.len());
     let mut dead: Vec<(&Incoming, String)> = Vec::new();
@@ -105,8 +109,16 @@ pub async fn apply_batch(tx: &Transaction<'_>, time_zone: &str, batch: &[Incomin
         let delta = customers.entry(event.customer_id).or_default();
         delta.purchases += 1;
         delta.spent += event.total_cents;
-        delta.first = Some(delta.first.map_or(event.purchased_at, |t| t.min(event.purchased_at)));
-        delta.last = Some(delta.last.map_or(event.purchased_at, |t| t.max(event.purchased_at)));
+        delta.first = Some(
+            delta
+                .first
+                .map_or(event.purchased_at, |t| t.min(event.purchased_at)),
+        );
+        delta.last = Some(
+            delta
+                .last
+                .map_or(event.purchased_at, |t| t.max(event.purchased_at)),
+        );
     }
     let customer_ids: Vec<Uuid> = customers.keys().copied().collect();
     let counts: Vec<i64> = customers.values().map(|d| d.purchases).collect();
@@ -155,8 +167,11 @@ pub async fn apply_batch(tx: &Transaction<'_>, time_zone: &str, batch: &[Incomin
         )
         .await
         .context("cannot update the purchase-count histogram")?;
-        tx.execute("DELETE FROM customer_purchase_histogram WHERE purchases = ANY($1) AND customers = 0", &[&buckets])
-            .await?;
+        tx.execute(
+            "DELETE FROM customer_purchase_histogram WHERE purchases = ANY($1) AND customers = 0",
+            &[&buckets],
+        )
+        .await?;
     }
 
     // Products.
@@ -164,7 +179,9 @@ pub async fn apply_batch(tx: &Transaction<'_>, time_zone: &str, batch: &[Incomin
     let mut items_sold = 0i64;
     for (event, _) in &events {
         for item in &event.items {
-            let entry = products.entry(item.product_id).or_insert_with(|| (item.product_name.clone(), 0, 0));
+            let entry = products
+                .entry(item.product_id)
+                .or_insert_with(|| (item.product_name.clone(), 0, 0));
             entry.0.clone_from(&item.product_name);
             entry.1 += 1;
             entry.2 += item.unit_price_cents;
@@ -236,7 +253,12 @@ pub async fn apply_batch(tx: &Transaction<'_>, time_zone: &str, batch: &[Incomin
     tx.execute(
         "UPDATE sales_totals SET purchases = purchases + $1, revenue_cents = revenue_cents + $2,
              customers = customers + $3, items_sold = items_sold + $4",
-        &[&(events.len() as i64), &batch_revenue, &new_customers, &items_sold],
+        &[
+            &(events.len() as i64),
+            &batch_revenue,
+            &new_customers,
+            &items_sold,
+        ],
     )
     .await
     .context("cannot update sales_totals")?;
@@ -253,10 +275,16 @@ pub async fn apply_batch(tx: &Transaction<'_>, time_zone: &str, batch: &[Incomin
     Ok(applied)
 }
 
-async fn record_dead_letters(tx: &Transaction<'_>, dead: &[(&Incoming, String)]) -> anyhow::Result<usize> {
+async fn record_dead_letters(
+    tx: &Transaction<'_>,
+    dead: &[(&Incoming, String)],
+) -> anyhow::Result<usize> {
     let mut sorted: Vec<&(&Incoming, String)> = dead.iter().collect();
     sorted.sort_by_key(|(m, _)| m.stream_sequence);
-    let seqs: Vec<i64> = sorted.iter().map(|(m, _)| m.stream_sequence as i64).collect();
+    let seqs: Vec<i64> = sorted
+        .iter()
+        .map(|(m, _)| m.stream_sequence as i64)
+        .collect();
     let subjects: Vec<&str> = sorted.iter().map(|(m, _)| m.subject.as_str()).collect();
     let payloads: Vec<&[u8]> = sorted.iter().map(|(m, _)| m.payload.as_ref()).collect();
     let errors: Vec<&str> = sorted.iter().map(|(_, e)| e.as_str()).collect();
@@ -273,6 +301,10 @@ async fn record_dead_letters(tx: &Transaction<'_>, dead: &[(&Incoming, String)])
         tracing::error!(stream_sequence = message.stream_sequence, subject = %message.subject, error = %error,
             "unreadable event recorded in dead_letters and acknowledged");
     }
-    tx.execute("UPDATE pipeline_freshness SET dead_letters = dead_letters + $1", &[&(inserted as i64)]).await?;
+    tx.execute(
+        "UPDATE pipeline_freshness SET dead_letters = dead_letters + $1",
+        &[&(inserted as i64)],
+    )
+    .await?;
     Ok(inserted as usize)
 }

@@ -40,7 +40,12 @@ use crate::timezone::StoreTimeZone;
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
     /// Address of the health and metrics endpoints.
-    #[arg(long = "addr", env = "CONSUMER_ADDR", value_name = "CONSUMER_ADDR", default_value = "0.0.0.0:8004")]
+    #[arg(
+        long = "addr",
+        env = "CONSUMER_ADDR",
+        value_name = "CONSUMER_ADDR",
+        default_value = "0.0.0.0:8004"
+    )]
     pub addr: SocketAddr,
     #[command(flatten)]
     pub analytics: supermarket_storage::AnalyticsDatabaseArgs,
@@ -59,8 +64,12 @@ pub struct Config {
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConsumerArgs {
     /// Durable consumer name; instances with the same name share the events.
-    #[arg(long = "analytics-consumer-name", env = "ANALYTICS_CONSUMER_NAME", value_name = "ANALYTICS_CONSUMER_NAME",
-          default_value = "analytics")]
+    #[arg(
+        long = "analytics-consumer-name",
+        env = "ANALYTICS_CONSUMER_NAME",
+        value_name = "ANALYTICS_CONSUMER_NAME",
+        default_value = "analytics"
+    )]
     pub name: String,
     /// Largest number of events applied in one transaction.
     #[arg(long = "analytics-batch-size", env = "ANALYTICS_BATCH_SIZE", value_name = "ANALYTICS_BATCH_SIZE", default_value_t = 1000,
@@ -103,8 +112,14 @@ pub struct Consumer {
 
 impl Consumer {
     /// Opens the stream (creating it if needed) and the durable consumer.
-    pub async fn start(pool: Pool, js: &async_nats::jetstream::Context, nats: &supermarket_events::NatsArgs,
-                       args: &ConsumerArgs, time_zone: &StoreTimeZone, metrics: Arc<Metrics>) -> anyhow::Result<Consumer> {
+    pub async fn start(
+        pool: Pool,
+        js: &async_nats::jetstream::Context,
+        nats: &supermarket_events::NatsArgs,
+        args: &ConsumerArgs,
+        time_zone: &StoreTimeZone,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Consumer> {
         let stream = supermarket_events::ensure_stream(js, nats).await?;
         let settings = supermarket_events::DurableSettings {
             name: args.name.clone(),
@@ -124,12 +139,22 @@ impl Consumer {
         // Three progress acks per ack wait: one lost or late still leaves
         // the server two before it would redeliver.
         let progress_every = settings.ack_wait / 3;
-        Ok(Consumer { pool, messages, batch_size: args.batch_size as usize, time_zone: time_zone.name(), metrics, progress_every })
+        Ok(Consumer {
+            pool,
+            messages,
+            batch_size: args.batch_size as usize,
+            time_zone: time_zone.name(),
+            metrics,
+            progress_every,
+        })
     }
 
     /// Waits up to `wait` for a first message, then takes the ones already
     /// received, up to the batch size. Empty when nothing came.
-    pub async fn next_batch(&mut self, wait: Duration) -> anyhow::Result<Vec<async_nats::jetstream::Message>> {
+    pub async fn next_batch(
+        &mut self,
+        wait: Duration,
+    ) -> anyhow::Result<Vec<async_nats::jetstream::Message>> {
         let mut batch = Vec::new();
         match tokio::time::timeout(wait, self.messages.next()).await {
             Err(_) => return Ok(batch),
@@ -151,27 +176,48 @@ impl Consumer {
     }
 
     /// Applies and acknowledges one batch.
-    pub async fn process(&self, batch: &[async_nats::jetstream::Message]) -> anyhow::Result<Applied> {
+    pub async fn process(
+        &self,
+        batch: &[async_nats::jetstream::Message],
+    ) -> anyhow::Result<Applied> {
         self.process_until(batch, Stop::Never).await
     }
 
     #[doc(hidden)]
-    pub async fn process_until(&self, batch: &[async_nats::jetstream::Message], stop: Stop) -> anyhow::Result<Applied> {
+    pub async fn process_until(
+        &self,
+        batch: &[async_nats::jetstream::Message],
+        stop: Stop,
+    ) -> anyhow::Result<Applied> {
         if batch.is_empty() {
             return Ok(Applied::default());
         }
         let incoming: Vec<Incoming> = batch.iter().map(incoming).collect::<anyhow::Result<_>>()?;
-        let mut client = self.pool.get().await.context("no analytics database connection (ANALYTICS_DATABASE_URL)")?;
+        let mut client = self
+            .pool
+            .get()
+            .await
+            .context("no analytics database connection (ANALYTICS_DATABASE_URL)")?;
         let tx = client.transaction().await?;
         let applied = apply_batch(&tx, self.time_zone, &incoming).await?;
         if stop == Stop::BeforeCommit {
             return Ok(Applied::default());
         }
-        tx.commit().await.context("cannot commit the analytics batch")?;
-        self.metrics.last_commit_unix_ms.store(Utc::now().timestamp_millis().max(0) as u64, Relaxed);
-        self.metrics.events_applied.fetch_add(applied.new_events as u64, Relaxed);
-        self.metrics.duplicates.fetch_add(applied.duplicates as u64, Relaxed);
-        self.metrics.dead_letters.fetch_add(applied.dead_letters as u64, Relaxed);
+        tx.commit()
+            .await
+            .context("cannot commit the analytics batch")?;
+        self.metrics
+            .last_commit_unix_ms
+            .store(Utc::now().timestamp_millis().max(0) as u64, Relaxed);
+        self.metrics
+            .events_applied
+            .fetch_add(applied.new_events as u64, Relaxed);
+        self.metrics
+            .duplicates
+            .fetch_add(applied.duplicates as u64, Relaxed);
+        self.metrics
+            .dead_letters
+            .fetch_add(applied.dead_letters as u64, Relaxed);
         self.metrics.observe_batch(batch.len() as u64);
         if stop == Stop::AfterCommitBeforeAck {
             return Ok(applied);
@@ -182,7 +228,12 @@ impl Consumer {
                 tracing::warn!(%error, "cannot acknowledge an event; it will be redelivered and ignored");
             }
         }
-        tracing::debug!(messages = batch.len(), new_events = applied.new_events, duplicates = applied.duplicates, "batch applied");
+        tracing::debug!(
+            messages = batch.len(),
+            new_events = applied.new_events,
+            duplicates = applied.duplicates,
+            "batch applied"
+        );
         Ok(applied)
     }
 
@@ -200,7 +251,12 @@ impl Consumer {
             if batch.is_empty() {
                 continue;
             }
-            let applied = in_progress(&batch, self.progress_every, self.apply_until_done(&batch, &shutdown)).await;
+            let applied = in_progress(
+                &batch,
+                self.progress_every,
+                self.apply_until_done(&batch, &shutdown),
+            )
+            .await;
             if !applied {
                 // Unacknowledged: the server redelivers them to whoever runs next.
                 break;
@@ -213,14 +269,22 @@ impl Consumer {
     /// Applies and acknowledges `batch`, retrying (with backoff) while the
     /// database fails rather than waiting for the server's redelivery.
     /// `false` if shutdown came first.
-    async fn apply_until_done(&self, batch: &[async_nats::jetstream::Message], shutdown: &CancellationToken) -> bool {
+    async fn apply_until_done(
+        &self,
+        batch: &[async_nats::jetstream::Message],
+        shutdown: &CancellationToken,
+    ) -> bool {
         let mut backoff = Duration::from_millis(100);
         loop {
             match self.process(batch).await {
                 Ok(_) => return true,
                 Err(error) => {
                     self.metrics.errors.fetch_add(1, Relaxed);
-                    tracing::warn!(error = format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "cannot apply a batch; retrying");
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        retry_in_ms = backoff.as_millis() as u64,
+                        "cannot apply a batch; retrying"
+                    );
                     tokio::select! {
                         () = tokio::time::sleep(backoff) => {}
                         () = shutdown.cancelled() => return false,
@@ -239,7 +303,11 @@ impl Consumer {
 /// another consumer while a slow transaction or a database outage holds
 /// them here. (If this process dies, the reports stop and the server
 /// redelivers after the ack wait.)
-async fn in_progress<F: std::future::Future>(batch: &[async_nats::jetstream::Message], every: Duration, work: F) -> F::Output {
+async fn in_progress<F: std::future::Future>(
+    batch: &[async_nats::jetstream::Message],
+    every: Duration,
+    work: F,
+) -> F::Output {
     let mut work = std::pin::pin!(work);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -259,9 +327,12 @@ async fn in_progress<F: std::future::Future>(batch: &[async_nats::jetstream::Mes
 }
 
 fn incoming(message: &async_nats::jetstream::Message) -> anyhow::Result<Incoming> {
-    let info = message.info().map_err(|e| anyhow::anyhow!("a message without JetStream metadata: {e}"))?;
+    let info = message
+        .info()
+        .map_err(|e| anyhow::anyhow!("a message without JetStream metadata: {e}"))?;
     let nanos = info.published.unix_timestamp_nanos();
-    let published_at = DateTime::<Utc>::from_timestamp_nanos(i64::try_from(nanos).unwrap_or(i64::MAX));
+    let published_at =
+        DateTime::<Utc>::from_timestamp_nanos(i64::try_from(nanos).unwrap_or(i64::MAX));
     Ok(Incoming {
         stream_sequence: info.stream_sequence,
         subject: message.subject.to_string(),
@@ -285,13 +356,43 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let listener = supermarket_http::bind(config.addr, "CONSUMER_ADDR").await?;
         let port = listener.local_addr()?.port();
-        let pool = supermarket_storage::pool::pool(&config.analytics.analytics_database_url, "ANALYTICS_DATABASE_URL",
-            usize::from(config.analytics.analytics_db_pool_size))?;
-        supermarket_storage::pool::wait_until_answers(&pool, "ANALYTICS_DATABASE_URL", config.analytics.analytics_db_wait()).await?;
-        let (nats_client, js) = retry_startup("NATS server", "NATS_URL", config.nats.nats_wait(),
-            supermarket_events::connect_error_is_permanent, || supermarket_events::connect(&config.nats)).await?;
-        let consumer = Consumer::start(pool.clone(), &js, &config.nats, &config.consumer, &config.time_zone, Arc::new(Metrics::default())).await?;
-        Ok(Application { listener, port, consumer, pool, nats_client, nats: config.nats, lake: config.lake })
+        let pool = supermarket_storage::pool::pool(
+            &config.analytics.analytics_database_url,
+            "ANALYTICS_DATABASE_URL",
+            usize::from(config.analytics.analytics_db_pool_size),
+        )?;
+        supermarket_storage::pool::wait_until_answers(
+            &pool,
+            "ANALYTICS_DATABASE_URL",
+            config.analytics.analytics_db_wait(),
+        )
+        .await?;
+        let (nats_client, js) = retry_startup(
+            "NATS server",
+            "NATS_URL",
+            config.nats.nats_wait(),
+            supermarket_events::connect_error_is_permanent,
+            || supermarket_events::connect(&config.nats),
+        )
+        .await?;
+        let consumer = Consumer::start(
+            pool.clone(),
+            &js,
+            &config.nats,
+            &config.consumer,
+            &config.time_zone,
+            Arc::new(Metrics::default()),
+        )
+        .await?;
+        Ok(Application {
+            listener,
+            port,
+            consumer,
+            pool,
+            nats_client,
+            nats: config.nats,
+            lake: config.lake,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -301,7 +402,11 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let metrics = self.consumer.metrics.clone();
         let router = router(self.pool.clone(), self.nats_client.clone(), metrics);
-        let server = tokio::spawn(supermarket_http::serve(self.listener, router, shutdown.clone()));
+        let server = tokio::spawn(supermarket_http::serve(
+            self.listener,
+            router,
+            shutdown.clone(),
+        ));
         // The lake sink has its own durable consumer and progress: it shares
         // only the process, the NATS settings and the analytics pool. It
         // starts itself over after transient failures (a database or broker
@@ -309,9 +414,14 @@ impl Application {
         // the whole process stops rather than run on silently without a lake.
         let lake_shutdown = shutdown.clone();
         let lake = tokio::spawn(async move {
-            let result = supermarket_lake::run_sink(self.lake, self.nats, self.pool, lake_shutdown.clone()).await;
+            let result =
+                supermarket_lake::run_sink(self.lake, self.nats, self.pool, lake_shutdown.clone())
+                    .await;
             if let Err(error) = &result {
-                tracing::error!(error = format!("{error:#}"), "the lake sink stopped; stopping the consumer process");
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "the lake sink stopped; stopping the consumer process"
+                );
                 lake_shutdown.cancel();
             }
             result
@@ -328,7 +438,10 @@ impl Application {
 /// `supermarket serve analytics-consumer`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     supermarket_http::telemetry::init();
-    Application::build(config).await?.run_until_stopped(shutdown).await
+    Application::build(config)
+        .await?
+        .run_until_stopped(shutdown)
+        .await
 }
 
 fn router(pool: Pool, nats: async_nats::Client, metrics: Arc<Metrics>) -> Router {
@@ -349,5 +462,9 @@ fn router(pool: Pool, nats: async_nats::Client, metrics: Arc<Metrics>) -> Router
 }
 
 async fn metrics_text(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics.render(),
+    )
 }

@@ -22,13 +22,38 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(2048);
-        counter(&mut out, "analytics_events_applied_total", "Events applied to the read models for the first time.", &self.events_applied);
-        counter(&mut out, "analytics_duplicate_events_total", "Events received again and ignored (redeliveries, re-publishes).", &self.duplicates);
-        counter(&mut out, "analytics_dead_letters_total", "Unreadable messages recorded in dead_letters and acknowledged.", &self.dead_letters);
-        counter(&mut out, "analytics_errors_total", "Failed batch applications (retried).", &self.errors);
-        self.batch_sizes.render(&mut out, "analytics_batch_size", "Messages per batch.");
-        gauge(&mut out, "analytics_last_commit_timestamp_seconds", "When the last batch was committed.",
-              self.last_commit_unix_ms.load(Relaxed) as f64 / 1000.0);
+        counter(
+            &mut out,
+            "analytics_events_applied_total",
+            "Events applied to the read models for the first time.",
+            &self.events_applied,
+        );
+        counter(
+            &mut out,
+            "analytics_duplicate_events_total",
+            "Events received again and ignored (redeliveries, re-publishes).",
+            &self.duplicates,
+        );
+        counter(
+            &mut out,
+            "analytics_dead_letters_total",
+            "Unreadable messages recorded in dead_letters and acknowledged.",
+            &self.dead_letters,
+        );
+        counter(
+            &mut out,
+            "analytics_errors_total",
+            "Failed batch applications (retried).",
+            &self.errors,
+        );
+        self.batch_sizes
+            .render(&mut out, "analytics_batch_size", "Messages per batch.");
+        gauge(
+            &mut out,
+            "analytics_last_commit_timestamp_seconds",
+            "When the last batch was committed.",
+            self.last_commit_unix_ms.load(Relaxed) as f64 / 1000.0,
+        );
         out
     }
 }

@@ -86,22 +86,45 @@ const COPIES: [(&str, &str); 8] = [
 /// `supermarket analytics rebuild`.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     supermarket_http::telemetry::init();
-    let mut oltp = supermarket_storage::connect_waiting(&args.database.database_url, "DATABASE_URL", args.database.db_wait()).await?;
-    let mut analytics = supermarket_storage::connect_waiting(&args.analytics.analytics_database_url, "ANALYTICS_DATABASE_URL",
-        args.analytics.analytics_db_wait()).await?;
+    let mut oltp = supermarket_storage::connect_waiting(
+        &args.database.database_url,
+        "DATABASE_URL",
+        args.database.db_wait(),
+    )
+    .await?;
+    let mut analytics = supermarket_storage::connect_waiting(
+        &args.analytics.analytics_database_url,
+        "ANALYTICS_DATABASE_URL",
+        args.analytics.analytics_db_wait(),
+    )
+    .await?;
     let started = std::time::Instant::now();
     let rebuilt = rebuild(&mut oltp, &mut analytics, &args.time_zone).await?;
-    tracing::info!(purchases = rebuilt.purchases, customers = rebuilt.customers, elapsed_ms = started.elapsed().as_millis() as u64,
-        time_zone = args.time_zone.name(), "analytics read models rebuilt");
-    println!("rebuilt the read models from {} purchases of {} customers", rebuilt.purchases, rebuilt.customers);
+    tracing::info!(
+        purchases = rebuilt.purchases,
+        customers = rebuilt.customers,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        time_zone = args.time_zone.name(),
+        "analytics read models rebuilt"
+    );
+    println!(
+        "rebuilt the read models from {} purchases of {} customers",
+        rebuilt.purchases, rebuilt.customers
+    );
     Ok(())
 }
 
 /// Replaces every read model with one computed from `oltp`.
-pub async fn rebuild(oltp: &mut tokio_postgres::Client, analytics: &mut tokio_postgres::Client, time_zone: &StoreTimeZone)
-    -> anyhow::Result<Rebuilt> {
+pub async fn rebuild(
+    oltp: &mut tokio_postgres::Client,
+    analytics: &mut tokio_postgres::Client,
+    time_zone: &StoreTimeZone,
+) -> anyhow::Result<Rebuilt> {
     let target = analytics.transaction().await?;
-    target.batch_execute(&format!("LOCK TABLE {TABLES} IN ACCESS EXCLUSIVE MODE")).await.context("cannot lock the read models")?;
+    target
+        .batch_execute(&format!("LOCK TABLE {TABLES} IN ACCESS EXCLUSIVE MODE"))
+        .await
+        .context("cannot lock the read models")?;
     target
         .batch_execute(
             "TRUNCATE processed_events, customer_stats, customer_purchase_histogram, product_sales, branch_daily_sales,
@@ -109,10 +132,23 @@ pub async fn rebuild(oltp: &mut tokio_postgres::Client, analytics: &mut tokio_po
         )
         .await?;
 
-    let source = oltp.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await?;
-    source.execute("SELECT set_config('TimeZone', $1, true)", &[&time_zone.name()]).await.context("STORE_TIMEZONE unknown to PostgreSQL")?;
+    let source = oltp
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    source
+        .execute(
+            "SELECT set_config('TimeZone', $1, true)",
+            &[&time_zone.name()],
+        )
+        .await
+        .context("STORE_TIMEZONE unknown to PostgreSQL")?;
     for (table, query) in COPIES {
-        copy(&source, &target, table, query).await.with_context(|| format!("cannot rebuild {table}"))?;
+        copy(&source, &target, table, query)
+            .await
+            .with_context(|| format!("cannot rebuild {table}"))?;
     }
     let totals = source
         .query_one(
@@ -122,7 +158,8 @@ pub async fn rebuild(oltp: &mut tokio_postgres::Client, analytics: &mut tokio_po
             &[],
         )
         .await?;
-    let (purchases, revenue, customers, items): (i64, i64, i64, i64) = (totals.get(0), totals.get(1), totals.get(2), totals.get(3));
+    let (purchases, revenue, customers, items): (i64, i64, i64, i64) =
+        (totals.get(0), totals.get(1), totals.get(2), totals.get(3));
     let newest: Option<chrono::DateTime<chrono::Utc>> = totals.get(4);
     target
         .execute(
@@ -137,15 +174,30 @@ pub async fn rebuild(oltp: &mut tokio_postgres::Client, analytics: &mut tokio_po
             &[&purchases, &newest],
         )
         .await?;
-    target.commit().await.context("cannot commit the rebuilt read models")?;
+    target
+        .commit()
+        .await
+        .context("cannot commit the rebuilt read models")?;
     source.commit().await?;
-    Ok(Rebuilt { purchases, customers })
+    Ok(Rebuilt {
+        purchases,
+        customers,
+    })
 }
 
 /// Streams `query`'s rows from OLTP into `table` with binary COPY.
-async fn copy(source: &Transaction<'_>, target: &Transaction<'_>, table: &str, query: &str) -> anyhow::Result<()> {
-    let sink = target.copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)")).await?;
-    let rows = source.copy_out(&format!("COPY ({query}) TO STDOUT (FORMAT binary)")).await?;
+async fn copy(
+    source: &Transaction<'_>,
+    target: &Transaction<'_>,
+    table: &str,
+    query: &str,
+) -> anyhow::Result<()> {
+    let sink = target
+        .copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)"))
+        .await?;
+    let rows = source
+        .copy_out(&format!("COPY ({query}) TO STDOUT (FORMAT binary)"))
+        .await?;
     let mut sink = std::pin::pin!(sink);
     let mut rows = std::pin::pin!(rows);
     while let Some(chunk) = rows.next().await {

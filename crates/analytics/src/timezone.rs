@@ -24,7 +24,9 @@ pub struct StoreTimeZone {
 
 impl StoreTimeZone {
     pub fn utc() -> StoreTimeZone {
-        StoreTimeZone { store_timezone: Tz::UTC }
+        StoreTimeZone {
+            store_timezone: Tz::UTC,
+        }
     }
 
     /// The zone's IANA name, as given to PostgreSQL.
@@ -34,19 +36,25 @@ impl StoreTimeZone {
 
     /// Today's date in the store time zone.
     pub fn today(&self) -> chrono::NaiveDate {
-        chrono::Utc::now().with_timezone(&self.store_timezone).date_naive()
+        chrono::Utc::now()
+            .with_timezone(&self.store_timezone)
+            .date_naive()
     }
 }
 
 fn parse_time_zone(name: &str) -> Result<Tz, String> {
-    Tz::from_str(name.trim()).map_err(|_| format!("`{name}` is not an IANA time zone name such as UTC or Europe/Paris"))
+    Tz::from_str(name.trim())
+        .map_err(|_| format!("`{name}` is not an IANA time zone name such as UTC or Europe/Paris"))
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn accepts_iana_names_only() {
-        assert_eq!(super::parse_time_zone("Europe/Paris").map(|tz| tz.name()), Ok("Europe/Paris"));
+        assert_eq!(
+            super::parse_time_zone("Europe/Paris").map(|tz| tz.name()),
+            Ok("Europe/Paris")
+        );
         assert!(super::parse_time_zone("Mars/Olympus").is_err());
     }
 }

@@ -17,11 +17,21 @@ pub enum AuthMode {
 #[derive(Args, Clone, Default)]
 pub struct AuthConfig {
     /// Bearer token of the owner (dashboard, analytics data, and everything a cashier can do).
-    #[arg(long = "owner-token", env = "OWNER_TOKEN", value_name = "OWNER_TOKEN", hide_env_values = true)]
+    #[arg(
+        long = "owner-token",
+        env = "OWNER_TOKEN",
+        value_name = "OWNER_TOKEN",
+        hide_env_values = true
+    )]
     pub owner_token: Option<String>,
 
     /// Bearer token of the cashiers (POS page, purchases API).
-    #[arg(long = "cashier-token", env = "CASHIER_TOKEN", value_name = "CASHIER_TOKEN", hide_env_values = true)]
+    #[arg(
+        long = "cashier-token",
+        env = "CASHIER_TOKEN",
+        value_name = "CASHIER_TOKEN",
+        hide_env_values = true
+    )]
     pub cashier_token: Option<String>,
 
     /// `tokens` (default) requires credentials; `open` turns access control off (local development).

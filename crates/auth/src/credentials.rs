@@ -81,7 +81,9 @@ struct Keys {
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Auth").field("open", &self.is_open()).finish_non_exhaustive()
+        f.debug_struct("Auth")
+            .field("open", &self.is_open())
+            .finish_non_exhaustive()
     }
 }
 
@@ -94,30 +96,60 @@ impl Auth {
     /// tokens unless `AUTH_MODE=open` was asked for.
     pub fn from_config(config: &AuthConfig) -> anyhow::Result<Auth> {
         if config.auth_mode == AuthMode::Open {
-            tracing::warn!(auth_mode = "open", "access control is OFF: every request is allowed (AUTH_MODE=open)");
+            tracing::warn!(
+                auth_mode = "open",
+                "access control is OFF: every request is allowed (AUTH_MODE=open)"
+            );
             return Ok(Auth::open());
         }
         let owner = required_token(config.owner_token.as_deref(), "OWNER_TOKEN")?;
         let cashier = required_token(config.cashier_token.as_deref(), "CASHIER_TOKEN")?;
         if owner == cashier {
-            anyhow::bail!("OWNER_TOKEN and CASHIER_TOKEN must differ: otherwise every cashier is an owner");
+            anyhow::bail!(
+                "OWNER_TOKEN and CASHIER_TOKEN must differ: otherwise every cashier is an owner"
+            );
         }
-        let keys = Keys { owner_hash: sha256(owner), cashier_hash: sha256(cashier), session: SessionKey::derive(owner, cashier) };
-        Ok(Auth { inner: Arc::new(Inner { keys: Some(keys), limiter: default_limiter() }) })
+        let keys = Keys {
+            owner_hash: sha256(owner),
+            cashier_hash: sha256(cashier),
+            session: SessionKey::derive(owner, cashier),
+        };
+        Ok(Auth {
+            inner: Arc::new(Inner {
+                keys: Some(keys),
+                limiter: default_limiter(),
+            }),
+        })
     }
 
     /// Access control turned off: every request passes.
     pub fn open() -> Auth {
-        Auth { inner: Arc::new(Inner { keys: None, limiter: default_limiter() }) }
+        Auth {
+            inner: Arc::new(Inner {
+                keys: None,
+                limiter: default_limiter(),
+            }),
+        }
     }
 
     /// The same access control with another failed-attempt limit:
     /// `burst` failures, then one more every `refill_every`.
     pub fn with_failure_limit(self, burst: u32, refill_every: Duration) -> Auth {
-        let keys = Arc::try_unwrap(self.inner).map(|inner| inner.keys).unwrap_or_else(|shared| {
-            shared.keys.as_ref().map(|k| Keys { owner_hash: k.owner_hash, cashier_hash: k.cashier_hash, session: k.session.clone() })
-        });
-        Auth { inner: Arc::new(Inner { keys, limiter: Limiter::new(burst, refill_every) }) }
+        let keys = Arc::try_unwrap(self.inner)
+            .map(|inner| inner.keys)
+            .unwrap_or_else(|shared| {
+                shared.keys.as_ref().map(|k| Keys {
+                    owner_hash: k.owner_hash,
+                    cashier_hash: k.cashier_hash,
+                    session: k.session.clone(),
+                })
+            });
+        Auth {
+            inner: Arc::new(Inner {
+                keys,
+                limiter: Limiter::new(burst, refill_every),
+            }),
+        }
     }
 
     pub fn is_open(&self) -> bool {
@@ -146,20 +178,33 @@ impl Auth {
 
     /// A session cookie value for a role (see [`session`]).
     pub fn issue_session(&self, role: Role) -> Option<String> {
-        Some(self.inner.keys.as_ref()?.session.issue(role, SystemTime::now()))
+        Some(
+            self.inner
+                .keys
+                .as_ref()?
+                .session
+                .issue(role, SystemTime::now()),
+        )
     }
 
     /// Reads `Authorization: Bearer` first, then the session cookie.
     pub fn credentials(&self, headers: &HeaderMap) -> Credentials {
-        let Some(keys) = self.inner.keys.as_ref() else { return Credentials::Missing };
+        let Some(keys) = self.inner.keys.as_ref() else {
+            return Credentials::Missing;
+        };
         if let Some(value) = headers.get(header::AUTHORIZATION) {
-            let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+            let token = value.to_str().ok().and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            });
             return match token.and_then(|t| self.role_of_token(t.trim())) {
                 Some(role) => Credentials::Valid(role),
                 None => Credentials::Invalid,
             };
         }
-        match session::find_cookie(headers).and_then(|value| keys.session.verify(value, SystemTime::now())) {
+        match session::find_cookie(headers)
+            .and_then(|value| keys.session.verify(value, SystemTime::now()))
+        {
             Some(role) => Credentials::Valid(role),
             None => Credentials::Missing,
         }
@@ -189,16 +234,35 @@ mod tests {
     use super::*;
 
     fn config(owner: Option<&str>, cashier: Option<&str>, mode: AuthMode) -> AuthConfig {
-        AuthConfig { owner_token: owner.map(Into::into), cashier_token: cashier.map(Into::into), auth_mode: mode }
+        AuthConfig {
+            owner_token: owner.map(Into::into),
+            cashier_token: cashier.map(Into::into),
+            auth_mode: mode,
+        }
     }
 
     #[test]
     fn missing_tokens_stop_the_service_with_their_names() {
-        let error = Auth::from_config(&config(None, Some("cashier-token-0123456"), AuthMode::Tokens)).unwrap_err();
+        let error = Auth::from_config(&config(
+            None,
+            Some("cashier-token-0123456"),
+            AuthMode::Tokens,
+        ))
+        .unwrap_err();
         assert!(error.to_string().contains("OWNER_TOKEN"), "{error}");
-        let error = Auth::from_config(&config(Some("owner-token-0123456789"), Some(""), AuthMode::Tokens)).unwrap_err();
+        let error = Auth::from_config(&config(
+            Some("owner-token-0123456789"),
+            Some(""),
+            AuthMode::Tokens,
+        ))
+        .unwrap_err();
         assert!(error.to_string().contains("CASHIER_TOKEN"), "{error}");
-        let error = Auth::from_config(&config(Some("short"), Some("cashier-token-0123456"), AuthMode::Tokens)).unwrap_err();
+        let error = Auth::from_config(&config(
+            Some("short"),
+            Some("cashier-token-0123456"),
+            AuthMode::Tokens,
+        ))
+        .unwrap_err();
         assert!(error.to_string().contains("too short"), "{error}");
         let same = "the-same-token-0123456";
         assert!(Auth::from_config(&config(Some(same), Some(same), AuthMode::Tokens)).is_err());
@@ -206,20 +270,38 @@ mod tests {
 
     #[test]
     fn open_mode_needs_no_tokens() {
-        assert!(Auth::from_config(&config(None, None, AuthMode::Open)).unwrap().is_open());
+        assert!(
+            Auth::from_config(&config(None, None, AuthMode::Open))
+                .unwrap()
+                .is_open()
+        );
     }
 
     #[test]
     fn tokens_map_to_their_roles() {
-        let auth = Auth::from_config(&config(Some("owner-token-0123456789"), Some("cashier-token-0123456"), AuthMode::Tokens)).unwrap();
-        assert_eq!(auth.role_of_token("owner-token-0123456789"), Some(Role::Owner));
-        assert_eq!(auth.role_of_token("cashier-token-0123456"), Some(Role::Cashier));
+        let auth = Auth::from_config(&config(
+            Some("owner-token-0123456789"),
+            Some("cashier-token-0123456"),
+            AuthMode::Tokens,
+        ))
+        .unwrap();
+        assert_eq!(
+            auth.role_of_token("owner-token-0123456789"),
+            Some(Role::Owner)
+        );
+        assert_eq!(
+            auth.role_of_token("cashier-token-0123456"),
+            Some(Role::Cashier)
+        );
         assert_eq!(auth.role_of_token("cashier-token-012345"), None);
         let mut headers = HeaderMap::new();
         assert_eq!(auth.credentials(&headers), Credentials::Missing);
         headers.insert(header::AUTHORIZATION, "Bearer nope".parse().unwrap());
         assert_eq!(auth.credentials(&headers), Credentials::Invalid);
-        headers.insert(header::AUTHORIZATION, "Bearer owner-token-0123456789".parse().unwrap());
+        headers.insert(
+            header::AUTHORIZATION,
+            "Bearer owner-token-0123456789".parse().unwrap(),
+        );
         assert_eq!(auth.credentials(&headers), Credentials::Valid(Role::Owner));
     }
 

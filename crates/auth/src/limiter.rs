@@ -32,32 +32,55 @@ struct Bucket {
 impl Limiter {
     /// `burst` failures allowed at once, then one more every `refill_every`.
     pub fn new(burst: u32, refill_every: Duration) -> Limiter {
-        Limiter { burst: f64::from(burst.max(1)), refill_every: refill_every.max(Duration::from_millis(1)), buckets: Mutex::new(HashMap::new()) }
+        Limiter {
+            burst: f64::from(burst.max(1)),
+            refill_every: refill_every.max(Duration::from_millis(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     fn refilled(&self, bucket: Bucket, now: Instant) -> Bucket {
-        let earned = now.saturating_duration_since(bucket.updated).as_secs_f64() / self.refill_every.as_secs_f64();
-        Bucket { tokens: (bucket.tokens + earned).min(self.burst), updated: now }
+        let earned = now.saturating_duration_since(bucket.updated).as_secs_f64()
+            / self.refill_every.as_secs_f64();
+        Bucket {
+            tokens: (bucket.tokens + earned).min(self.burst),
+            updated: now,
+        }
     }
 
     /// `Err(seconds to wait)` when this client has no attempt left.
     pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(bucket) = buckets.get_mut(&ip) else { return Ok(()) };
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(bucket) = buckets.get_mut(&ip) else {
+            return Ok(());
+        };
         *bucket = self.refilled(*bucket, now);
-        if bucket.tokens >= 1.0 { Ok(()) } else { Err(self.wait_secs(bucket.tokens)) }
+        if bucket.tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(self.wait_secs(bucket.tokens))
+        }
     }
 
     /// Spends one attempt of this client after a failure.
     pub fn record_failure(&self, ip: IpAddr) {
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() > PRUNE_ABOVE {
             let burst = self.burst;
             buckets.retain(|_, bucket| self.refilled(*bucket, now).tokens < burst);
         }
-        let bucket = buckets.entry(ip).or_insert(Bucket { tokens: self.burst, updated: now });
+        let bucket = buckets.entry(ip).or_insert(Bucket {
+            tokens: self.burst,
+            updated: now,
+        });
         *bucket = self.refilled(*bucket, now);
         bucket.tokens = (bucket.tokens - 1.0).max(0.0);
     }
@@ -74,12 +97,20 @@ impl Limiter {
 /// `X-Real-IP` or else the unspecified address, one bucket for all.
 pub fn client_ip<B>(request: &Request<B>) -> IpAddr {
     let forwarded = || {
-        request.headers().get("x-real-ip").and_then(|value| value.to_str().ok()).and_then(|value| value.trim().parse::<IpAddr>().ok())
+        request
+            .headers()
+            .get("x-real-ip")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<IpAddr>().ok())
     };
     match request.extensions().get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(peer)) => {
             let peer = peer.ip();
-            if is_proxy_address(peer) { forwarded().unwrap_or(peer) } else { peer }
+            if is_proxy_address(peer) {
+                forwarded().unwrap_or(peer)
+            } else {
+                peer
+            }
         }
         None => forwarded().unwrap_or(IpAddr::from([0, 0, 0, 0])),
     }
@@ -122,10 +153,23 @@ mod tests {
 
     #[test]
     fn the_real_ip_header_is_trusted_only_from_a_proxy_address() {
-        let mut request = Request::builder().header("x-real-ip", "203.0.113.9").body(()).unwrap();
-        request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5000))));
-        assert_eq!(client_ip(&request), "203.0.113.9".parse::<IpAddr>().unwrap());
-        request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([198, 51, 100, 2], 5000))));
-        assert_eq!(client_ip(&request), "198.51.100.2".parse::<IpAddr>().unwrap());
+        let mut request = Request::builder()
+            .header("x-real-ip", "203.0.113.9")
+            .body(())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5000))));
+        assert_eq!(
+            client_ip(&request),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([198, 51, 100, 2], 5000))));
+        assert_eq!(
+            client_ip(&request),
+            "198.51.100.2".parse::<IpAddr>().unwrap()
+        );
     }
 }

@@ -7,11 +7,11 @@
 //! - `POST /auth/logout`: clears the cookie, 303 to `/login`.
 //! - `GET /auth/whoami`: `{"mode","role"}` for the pages' header.
 
+use axum::Router;
 use axum::extract::{Form, FromRequest, Json, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 
 use crate::credentials::{Auth, Credentials, Role};
@@ -47,7 +47,12 @@ struct PageQuery {
 /// Only a local absolute path may be a redirect target (no `//host`, no scheme).
 fn safe_next(next: Option<&str>, role: Option<Role>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && !path.starts_with("/login") => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.starts_with("/login") =>
+        {
             path.to_owned()
         }
         _ => match role {
@@ -58,7 +63,10 @@ fn safe_next(next: Option<&str>, role: Option<Role>) -> String {
 }
 
 fn behind_tls(headers: &HeaderMap) -> bool {
-    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
 }
 
 async fn login_page(State(auth): State<Auth>, Query(query): Query<PageQuery>) -> Html<String> {
@@ -68,13 +76,19 @@ async fn login_page(State(auth): State<Auth>, Query(query): Query<PageQuery>) ->
         (false, Some("limited")) => "Too many failed attempts: wait a minute and try again.",
         _ => "",
     };
-    Html(render_page(&safe_next(query.next.as_deref(), None), message))
+    Html(render_page(
+        &safe_next(query.next.as_deref(), None),
+        message,
+    ))
 }
 
 async fn login(State(auth): State<Auth>, request: Request) -> Response {
     let headers = request.headers().clone();
     let ip = client_ip(&request);
-    let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/json"));
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
     let input = if is_json {
         match Json::<LoginInput>::from_request(request, &()).await {
             Ok(Json(input)) => input,
@@ -98,7 +112,10 @@ async fn login(State(auth): State<Auth>, request: Request) -> Response {
         tracing::warn!(client_ip = %ip, retry_after = wait, "login refused: too many failed attempts");
         let mut response = problem::too_many_attempts(wait);
         if !is_json {
-            let page = render_page(&safe_next(next, None), "Too many failed attempts: wait a minute and try again.");
+            let page = render_page(
+                &safe_next(next, None),
+                "Too many failed attempts: wait a minute and try again.",
+            );
             let mut page = (StatusCode::TOO_MANY_REQUESTS, Html(page)).into_response();
             if let Some(retry) = response.headers_mut().remove(header::RETRY_AFTER) {
                 page.headers_mut().insert(header::RETRY_AFTER, retry);
@@ -113,7 +130,14 @@ async fn login(State(auth): State<Auth>, request: Request) -> Response {
         return if is_json {
             problem::unauthorized("That token matches no role.")
         } else {
-            (StatusCode::UNAUTHORIZED, Html(render_page(&safe_next(next, None), "That token is not valid."))).into_response()
+            (
+                StatusCode::UNAUTHORIZED,
+                Html(render_page(
+                    &safe_next(next, None),
+                    "That token is not valid.",
+                )),
+            )
+                .into_response()
         };
     };
     let Some(value) = auth.issue_session(role) else {
@@ -121,8 +145,11 @@ async fn login(State(auth): State<Auth>, request: Request) -> Response {
     };
     tracing::info!(client_ip = %ip, role = role.as_str(), "session opened");
     let cookie = session::set_cookie(&value, behind_tls(&headers));
-    let mut response =
-        if is_json { Json(serde_json::json!({"role": role})).into_response() } else { Redirect::to(&safe_next(next, Some(role))).into_response() };
+    let mut response = if is_json {
+        Json(serde_json::json!({"role": role})).into_response()
+    } else {
+        Redirect::to(&safe_next(next, Some(role))).into_response()
+    };
     if let Ok(cookie) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
@@ -133,9 +160,19 @@ async fn login(State(auth): State<Auth>, request: Request) -> Response {
 /// body limit (as every other endpoint answers), else 400.
 fn unreadable_login(status: StatusCode, detail: &str) -> Response {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        problem::problem(status, "body-too-large", "Request body too large", "the request body exceeds this endpoint's size limit")
+        problem::problem(
+            status,
+            "body-too-large",
+            "Request body too large",
+            "the request body exceeds this endpoint's size limit",
+        )
     } else {
-        problem::problem(StatusCode::BAD_REQUEST, "bad-login-request", "Malformed login request", detail)
+        problem::problem(
+            StatusCode::BAD_REQUEST,
+            "bad-login-request",
+            "Malformed login request",
+            detail,
+        )
     }
 }
 
@@ -164,12 +201,25 @@ async fn whoami(State(auth): State<Auth>, headers: HeaderMap) -> Response {
 }
 
 fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 fn render_page(next: &str, message: &str) -> String {
-    let message = if message.is_empty() { String::new() } else { format!("<p class=\"msg\" role=\"alert\">{}</p>", escape_html(message)) };
-    LOGIN_PAGE.replace("{{next}}", &escape_html(next)).replace("{{message}}", &message)
+    let message = if message.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<p class=\"msg\" role=\"alert\">{}</p>",
+            escape_html(message)
+        )
+    };
+    LOGIN_PAGE
+        .replace("{{next}}", &escape_html(next))
+        .replace("{{message}}", &message)
 }
 
 const LOGIN_PAGE: &str = r#"<!doctype html>

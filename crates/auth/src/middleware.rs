@@ -26,7 +26,10 @@ use crate::problem;
 /// A layer letting through only callers whose role satisfies `role`
 /// (everyone when access control is off).
 pub fn require(auth: &Auth, role: Role) -> RequireLayer {
-    RequireLayer { auth: auth.clone(), role }
+    RequireLayer {
+        auth: auth.clone(),
+        role,
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -39,7 +42,11 @@ impl<S> Layer<S> for RequireLayer {
     type Service = Require<S>;
 
     fn layer(&self, inner: S) -> Require<S> {
-        Require { inner, auth: self.auth.clone(), role: self.role }
+        Require {
+            inner,
+            auth: self.auth.clone(),
+            role: self.role,
+        }
     }
 }
 
@@ -80,10 +87,12 @@ where
                 return Ok(problem::too_many_attempts(wait));
             }
             match auth.credentials(request.headers()) {
-                Credentials::Missing if wants_page(&request) => Ok(Redirect::to(&login_url(&request)).into_response()),
-                Credentials::Missing => {
-                    Ok(problem::unauthorized("Send `Authorization: Bearer <token>`, or log in at /login."))
+                Credentials::Missing if wants_page(&request) => {
+                    Ok(Redirect::to(&login_url(&request)).into_response())
                 }
+                Credentials::Missing => Ok(problem::unauthorized(
+                    "Send `Authorization: Bearer <token>`, or log in at /login.",
+                )),
                 Credentials::Invalid => {
                     auth.limiter().record_failure(ip);
                     tracing::warn!(client_ip = %ip, path = %request.uri().path(), "authentication failed: unknown bearer token");
@@ -91,7 +100,11 @@ where
                 }
                 Credentials::Valid(role) if !role.satisfies(required) => {
                     tracing::info!(role = role.as_str(), required = required.as_str(), path = %request.uri().path(), "access denied for role");
-                    Ok(problem::forbidden(&format!("This needs the {} role; these credentials are a {}'s.", required.as_str(), role.as_str())))
+                    Ok(problem::forbidden(&format!(
+                        "This needs the {} role; these credentials are a {}'s.",
+                        required.as_str(),
+                        role.as_str()
+                    )))
                 }
                 Credentials::Valid(role) => {
                     request.extensions_mut().insert(Principal { role });
@@ -105,11 +118,19 @@ where
 /// A browser navigating to a page (rather than a script calling an API).
 fn wants_page(request: &Request<Body>) -> bool {
     (request.method() == Method::GET || request.method() == Method::HEAD)
-        && request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
 }
 
 fn login_url(request: &Request<Body>) -> String {
-    let next = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+    let next = request
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
     format!("/login?next={}", percent_encode(next))
 }
 

@@ -40,14 +40,20 @@ impl SessionKey {
 
     fn mac(&self, payload: &str) -> HmacSha256 {
         // HMAC takes keys of any length, so this cannot fail.
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts a 32-byte key");
+        let mut mac =
+            <HmacSha256 as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts a 32-byte key");
         mac.update(payload.as_bytes());
         mac
     }
 
     /// A cookie value for `role`, valid for [`LIFETIME`] from `now`.
     pub fn issue(&self, role: Role, now: SystemTime) -> String {
-        let expires = now.checked_add(LIFETIME).unwrap_or(now).duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let expires = now
+            .checked_add(LIFETIME)
+            .unwrap_or(now)
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let payload = format!("v1.{}.{expires}", role.as_str());
         let signature = URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes());
         format!("{payload}.{signature}")
@@ -60,7 +66,9 @@ impl SessionKey {
         let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
         self.mac(payload).verify_slice(&signature).ok()?;
         let mut parts = payload.split('.');
-        let (Some("v1"), Some(role), Some(expires), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some("v1"), Some(role), Some(expires), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return None;
         };
         let role = Role::parse(role)?;
@@ -73,7 +81,10 @@ impl SessionKey {
 /// The `Set-Cookie` value that opens a session.
 pub fn set_cookie(value: &str, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE_NAME}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}", LIFETIME.as_secs())
+    format!(
+        "{COOKIE_NAME}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+        LIFETIME.as_secs()
+    )
 }
 
 /// The `Set-Cookie` value that ends a session in the browser.
@@ -104,7 +115,10 @@ mod tests {
         let now = SystemTime::now();
         let cookie = key.issue(Role::Owner, now);
         assert_eq!(key.verify(&cookie, now), Some(Role::Owner));
-        assert_eq!(key.verify(&cookie, now + LIFETIME + Duration::from_secs(1)), None);
+        assert_eq!(
+            key.verify(&cookie, now + LIFETIME + Duration::from_secs(1)),
+            None
+        );
     }
 
     #[test]
@@ -123,7 +137,10 @@ mod tests {
     #[test]
     fn the_cookie_is_found_among_others() {
         let mut headers = axum::http::HeaderMap::new();
-        headers.insert(axum::http::header::COOKIE, "a=1; sm_session=abc.def; b=2".parse().unwrap());
+        headers.insert(
+            axum::http::header::COOKIE,
+            "a=1; sm_session=abc.def; b=2".parse().unwrap(),
+        );
         assert_eq!(find_cookie(&headers), Some("abc.def"));
     }
 }

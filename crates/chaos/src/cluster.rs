@@ -44,34 +44,55 @@ pub struct Cluster {
 
 const OLTP_DB: &str = "supermarket";
 const ANALYTICS_DB: &str = "supermarket_analytics";
-const CREATE_DATABASES: [&str; 2] = ["CREATE DATABASE supermarket", "CREATE DATABASE supermarket_analytics"];
+const CREATE_DATABASES: [&str; 2] = [
+    "CREATE DATABASE supermarket",
+    "CREATE DATABASE supermarket_analytics",
+];
 
 impl Cluster {
     /// Starts everything, creates, migrates and loads the databases (the
     /// catalog and branches only), and waits until every service is ready.
     pub async fn start(settings: &Settings) -> anyhow::Result<Cluster> {
         // Services run in the work folder: relative paths would not resolve there.
-        let program = std::fs::canonicalize(&settings.supermarket)
-            .with_context(|| format!("no supermarket binary at {}", settings.supermarket.display()))?;
+        let program = std::fs::canonicalize(&settings.supermarket).with_context(|| {
+            format!(
+                "no supermarket binary at {}",
+                settings.supermarket.display()
+            )
+        })?;
         let data_dir = std::fs::canonicalize(&settings.data_dir)
             .with_context(|| format!("no data folder at {}", settings.data_dir.display()))?;
         let work = match &settings.work_dir {
             Some(dir) => dir.clone(),
-            None => std::env::temp_dir().join(format!("supermarket-chaos-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])),
+            None => std::env::temp_dir().join(format!(
+                "supermarket-chaos-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            )),
         };
-        std::fs::create_dir_all(&work).with_context(|| format!("cannot create the work folder {}", work.display()))?;
+        std::fs::create_dir_all(&work)
+            .with_context(|| format!("cannot create the work folder {}", work.display()))?;
         let shown = work.display().to_string();
-        Self::start_in(settings, program, data_dir, work).await.with_context(|| format!("the cluster did not start (logs left in {shown})"))
+        Self::start_in(settings, program, data_dir, work)
+            .await
+            .with_context(|| format!("the cluster did not start (logs left in {shown})"))
     }
 
-    async fn start_in(settings: &Settings, program: PathBuf, data_dir: PathBuf, work: PathBuf) -> anyhow::Result<Cluster> {
+    async fn start_in(
+        settings: &Settings,
+        program: PathBuf,
+        data_dir: PathBuf,
+        work: PathBuf,
+    ) -> anyhow::Result<Cluster> {
         // The postgres user must be able to reach its data folder inside.
         std::fs::set_permissions(&work, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
         tracing::info!(work = %work.display(), "starting PostgreSQL and nats-server");
         let postgres = Postgres::start(&work, settings.pg_bindir.as_deref()).await?;
         let admin = crate::db::connect(&postgres.url("postgres")).await?;
         for statement in CREATE_DATABASES {
-            admin.batch_execute(statement).await.with_context(|| statement.to_owned())?;
+            admin
+                .batch_execute(statement)
+                .await
+                .with_context(|| statement.to_owned())?;
         }
         drop(admin);
         let nats = Nats::start(&work, settings.nats_server.as_deref()).await?;
@@ -98,7 +119,11 @@ impl Cluster {
             name: name.to_owned(),
             program: program.clone(),
             args: args.iter().map(OsString::from).collect(),
-            env: common.iter().cloned().chain(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone()))).collect(),
+            env: common
+                .iter()
+                .cloned()
+                .chain(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())))
+                .collect(),
             run_as: None,
             current_dir: Some(work.clone()),
             log: work.join(format!("{name}.log")),
@@ -106,16 +131,27 @@ impl Cluster {
         };
 
         tracing::info!("migrating and loading the catalog");
-        process::run_to_end(&spec("migrate", &["migrate"], &[]), Duration::from_secs(120)).await?;
+        process::run_to_end(
+            &spec("migrate", &["migrate"], &[]),
+            Duration::from_secs(120),
+        )
+        .await?;
         let no_history = work.join("no-purchases.csv");
-        std::fs::write(&no_history, "supermarket_id,timestamp,user_id,items_list,total_amount\n")?;
+        std::fs::write(
+            &no_history,
+            "supermarket_id,timestamp,user_id,items_list,total_amount\n",
+        )?;
         let products = data_dir.join("products_list.csv");
         let branches = data_dir.join("supermarkets.csv");
         let load_args = [
-            "load", "--no-progress",
-            "--products", &products.to_string_lossy(),
-            "--branches", &branches.to_string_lossy(),
-            "--purchases", &no_history.to_string_lossy(),
+            "load",
+            "--no-progress",
+            "--products",
+            &products.to_string_lossy(),
+            "--branches",
+            &branches.to_string_lossy(),
+            "--purchases",
+            &no_history.to_string_lossy(),
         ];
         process::run_to_end(&spec("load", &load_args, &[]), Duration::from_secs(120)).await?;
 
@@ -125,28 +161,49 @@ impl Cluster {
         for index in 0..2 {
             let port = process::free_port()?;
             let name = format!("purchases-{}", index + 1);
-            purchases.push(Process::new(spec(&name, &["serve", "purchases"], &[
-                ("PURCHASES_ADDR", format!("127.0.0.1:{port}")),
-                ("DB_POOL_SIZE", "4".to_owned()),
-                ("PURCHASES_WRITERS", "2".to_owned()),
-            ])));
+            purchases.push(Process::new(spec(
+                &name,
+                &["serve", "purchases"],
+                &[
+                    ("PURCHASES_ADDR", format!("127.0.0.1:{port}")),
+                    ("DB_POOL_SIZE", "4".to_owned()),
+                    ("PURCHASES_WRITERS", "2".to_owned()),
+                ],
+            )));
             purchase_urls.push(format!("http://127.0.0.1:{port}"));
-            ready_urls.push((Service::Purchases(index), format!("http://127.0.0.1:{port}/ready")));
+            ready_urls.push((
+                Service::Purchases(index),
+                format!("http://127.0.0.1:{port}/ready"),
+            ));
         }
         let relay_port = process::free_port()?;
-        let relay = Process::new(spec("relay", &["serve", "relay"], &[
-            ("RELAY_ADDR", format!("127.0.0.1:{relay_port}")),
-            ("DB_POOL_SIZE", "2".to_owned()),
-        ]));
-        ready_urls.push((Service::Relay, format!("http://127.0.0.1:{relay_port}/ready")));
+        let relay = Process::new(spec(
+            "relay",
+            &["serve", "relay"],
+            &[
+                ("RELAY_ADDR", format!("127.0.0.1:{relay_port}")),
+                ("DB_POOL_SIZE", "2".to_owned()),
+            ],
+        ));
+        ready_urls.push((
+            Service::Relay,
+            format!("http://127.0.0.1:{relay_port}/ready"),
+        ));
         let consumer_port = process::free_port()?;
-        let consumer = Process::new(spec("analytics-consumer", &["serve", "analytics-consumer"], &[
-            ("CONSUMER_ADDR", format!("127.0.0.1:{consumer_port}")),
-            ("ANALYTICS_DB_POOL_SIZE", "4".to_owned()),
-            ("LAKE_URL", lake_dir.to_string_lossy().into_owned()),
-            ("LAKE_ROLL_SECONDS", settings.lake_roll_seconds.to_string()),
-        ]));
-        ready_urls.push((Service::Consumer, format!("http://127.0.0.1:{consumer_port}/ready")));
+        let consumer = Process::new(spec(
+            "analytics-consumer",
+            &["serve", "analytics-consumer"],
+            &[
+                ("CONSUMER_ADDR", format!("127.0.0.1:{consumer_port}")),
+                ("ANALYTICS_DB_POOL_SIZE", "4".to_owned()),
+                ("LAKE_URL", lake_dir.to_string_lossy().into_owned()),
+                ("LAKE_ROLL_SECONDS", settings.lake_roll_seconds.to_string()),
+            ],
+        ));
+        ready_urls.push((
+            Service::Consumer,
+            format!("http://127.0.0.1:{consumer_port}/ready"),
+        ));
 
         let mut cluster = Cluster {
             purchases,
@@ -186,14 +243,20 @@ impl Cluster {
 
     /// Waits until every service answers 200 on `/ready`.
     pub async fn wait_ready(&mut self, limit: Duration) -> anyhow::Result<()> {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
         let deadline = Instant::now() + limit;
         for (service, url) in self.ready_urls.clone() {
             // One deadline for them all: each waits what is left of it.
             let left = deadline.saturating_duration_since(Instant::now());
             self.process(service)
                 .wait_ready(left, Duration::from_millis(50), async || {
-                    client.get(&url).send().await.is_ok_and(|response| response.status().is_success())
+                    client
+                        .get(&url)
+                        .send()
+                        .await
+                        .is_ok_and(|response| response.status().is_success())
                 })
                 .await?;
         }
@@ -216,7 +279,11 @@ impl Cluster {
         }
         for process in [self.nats.process(), self.postgres.process()] {
             if let Some(status) = process.exited()? {
-                anyhow::bail!("{} stopped on its own ({status}):\n{}", process.name(), process.log_tail(40));
+                anyhow::bail!(
+                    "{} stopped on its own ({status}):\n{}",
+                    process.name(),
+                    process.log_tail(40)
+                );
             }
         }
         Ok(exited)
@@ -237,9 +304,20 @@ impl Cluster {
     /// The tails of every log, for a failure report.
     pub fn log_tails(&self, lines: usize) -> String {
         let mut out = String::new();
-        for name in ["purchases-1", "purchases-2", "relay", "analytics-consumer", "nats-server", "postgres"] {
+        for name in [
+            "purchases-1",
+            "purchases-2",
+            "relay",
+            "analytics-consumer",
+            "nats-server",
+            "postgres",
+        ] {
             let path = self.work.join(format!("{name}.log"));
-            out.push_str(&format!("\n===== {} (last {lines} lines) =====\n{}\n", path.display(), process::tail(&path, lines)));
+            out.push_str(&format!(
+                "\n===== {} (last {lines} lines) =====\n{}\n",
+                path.display(),
+                process::tail(&path, lines)
+            ));
         }
         out
     }

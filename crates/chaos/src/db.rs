@@ -9,9 +9,14 @@ use tokio_postgres::{Client, NoTls};
 /// One connection; its driver runs on a spawned task. A dropped server
 /// ends the task quietly: the suite restarts PostgreSQL on purpose.
 pub async fn connect(url: &str) -> anyhow::Result<Client> {
-    let mut config: tokio_postgres::Config = url.parse().with_context(|| format!("bad PostgreSQL URL {url}"))?;
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .with_context(|| format!("bad PostgreSQL URL {url}"))?;
     config.connect_timeout(Duration::from_secs(5));
-    let (client, connection) = config.connect(NoTls).await.with_context(|| format!("cannot connect to {url}"))?;
+    let (client, connection) = config
+        .connect(NoTls)
+        .await
+        .with_context(|| format!("cannot connect to {url}"))?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::debug!(%error, "a connection of the suite closed");

@@ -57,7 +57,14 @@ pub fn read(python: &str, root: &Path) -> anyhow::Result<Vec<LakeRow>> {
         .arg(root)
         .output()
         .with_context(|| format!("cannot run {python}: {INSTALL_HINT}"))?;
-    anyhow::ensure!(output.status.code() != Some(3), "{python} has no duckdb module: {INSTALL_HINT}");
-    anyhow::ensure!(output.status.success(), "the DuckDB reader failed: {}", String::from_utf8_lossy(&output.stderr));
+    anyhow::ensure!(
+        output.status.code() != Some(3),
+        "{python} has no duckdb module: {INSTALL_HINT}"
+    );
+    anyhow::ensure!(
+        output.status.success(),
+        "the DuckDB reader failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).context("unreadable output of the DuckDB reader")
 }

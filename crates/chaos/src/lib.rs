@@ -127,7 +127,9 @@ impl Settings {
 
 /// A setting from the environment; empty counts as unset (as in `.env.example`).
 fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 /// One fault of a round.
@@ -166,7 +168,10 @@ impl Fault {
             Fault::Kill(Service::Consumer) => "SIGKILL analytics-consumer".to_owned(),
             Fault::Nats => "SIGKILL nats-server".to_owned(),
             Fault::Postgres => "PostgreSQL fast restart".to_owned(),
-            Fault::All(index) => format!("all together: SIGKILL purchases-{}, relay, consumer, nats-server + PostgreSQL fast restart", index + 1),
+            Fault::All(index) => format!(
+                "all together: SIGKILL purchases-{}, relay, consumer, nats-server + PostgreSQL fast restart",
+                index + 1
+            ),
         }
     }
 
@@ -203,31 +208,84 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
 }
 
 async fn exercise(settings: &Settings, cluster: &mut Cluster) -> anyhow::Result<Report> {
-    let time_zone: chrono_tz::Tz = settings.store_timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone {}", settings.store_timezone))?;
-    let tills = Tills::connect(cluster.purchase_urls.clone(), &cluster.cashier_token, settings.seed).await?;
+    let time_zone: chrono_tz::Tz = settings
+        .store_timezone
+        .parse()
+        .map_err(|_| anyhow::anyhow!("unknown time zone {}", settings.store_timezone))?;
+    let tills = Tills::connect(
+        cluster.purchase_urls.clone(),
+        &cluster.cashier_token,
+        settings.seed,
+    )
+    .await?;
     let mut analytics = Db::new(cluster.analytics_url.clone());
     let mut report = Report::new(settings);
 
     let stop_load = CancellationToken::new();
     let load = tills.start_load(settings.rate, settings.tills, stop_load.clone());
-    tracing::info!(rate = settings.rate, rounds = settings.rounds, "load started");
+    tracing::info!(
+        rate = settings.rate,
+        rounds = settings.rounds,
+        "load started"
+    );
 
     // Steady state first: the lag the faults are compared with.
     let load_started = Utc::now();
-    let baseline = recovery::measure(&tills, &mut analytics, load_started, None, settings.lag_target, settings.watch).await;
-    report.steps.push(Step::new(0, "none (steady load)".to_owned(), tills.acknowledged(),
-        Window { fault_at: load_started, restarted_at: load_started }, baseline));
+    let baseline = recovery::measure(
+        &tills,
+        &mut analytics,
+        load_started,
+        None,
+        settings.lag_target,
+        settings.watch,
+    )
+    .await;
+    report.steps.push(Step::new(
+        0,
+        "none (steady load)".to_owned(),
+        tills.acknowledged(),
+        Window {
+            fault_at: load_started,
+            restarted_at: load_started,
+        },
+        baseline,
+    ));
 
     for round in 1..=settings.rounds {
         for fault in Fault::round(round) {
             report.note_exits(cluster.restart_exited()?);
             let fault_at = Utc::now();
-            let restarted_at = inject(cluster, fault, settings.down).await.with_context(|| format!("cannot inject {}", fault.label()))?;
-            let recovery = recovery::measure(&tills, &mut analytics, restarted_at, fault.probe_target(), settings.lag_target, settings.watch).await;
-            tracing::info!(round, fault = fault.label(), down_ms = (restarted_at - fault_at).num_milliseconds(),
-                fresh_on_time_ms = recovery.time.map(|t| t.as_millis() as u64), worst_probe_lag_ms = recovery.worst_lag.as_millis() as u64,
-                acknowledged = tills.acknowledged(), "fault done");
-            report.steps.push(Step::new(round, fault.label(), tills.acknowledged(), Window { fault_at, restarted_at }, recovery));
+            let restarted_at = inject(cluster, fault, settings.down)
+                .await
+                .with_context(|| format!("cannot inject {}", fault.label()))?;
+            let recovery = recovery::measure(
+                &tills,
+                &mut analytics,
+                restarted_at,
+                fault.probe_target(),
+                settings.lag_target,
+                settings.watch,
+            )
+            .await;
+            tracing::info!(
+                round,
+                fault = fault.label(),
+                down_ms = (restarted_at - fault_at).num_milliseconds(),
+                fresh_on_time_ms = recovery.time.map(|t| t.as_millis() as u64),
+                worst_probe_lag_ms = recovery.worst_lag.as_millis() as u64,
+                acknowledged = tills.acknowledged(),
+                "fault done"
+            );
+            report.steps.push(Step::new(
+                round,
+                fault.label(),
+                tills.acknowledged(),
+                Window {
+                    fault_at,
+                    restarted_at,
+                },
+                recovery,
+            ));
             tokio::time::sleep(settings.settle).await;
         }
     }
@@ -237,7 +295,12 @@ async fn exercise(settings: &Settings, cluster: &mut Cluster) -> anyhow::Result<
     let (dispatched, skipped) = tills.dispatched();
     let ledger = tills.finish(Duration::from_secs(60)).await;
     report.note_exits(cluster.restart_exited()?);
-    tracing::info!(acknowledged = ledger.acked.len(), dispatched, skipped, "load stopped; waiting for the pipeline to drain");
+    tracing::info!(
+        acknowledged = ledger.acked.len(),
+        dispatched,
+        skipped,
+        "load stopped; waiting for the pipeline to drain"
+    );
 
     let drain_started = Instant::now();
     match drain(cluster, settings.drain_limit, &mut report).await {
@@ -246,7 +309,9 @@ async fn exercise(settings: &Settings, cluster: &mut Cluster) -> anyhow::Result<
     }
     for (name, status) in cluster.stop_services().await? {
         if !status.is_some_and(|s| s.success()) {
-            report.problems.push(format!("{name} did not stop cleanly on SIGTERM: {status:?}"));
+            report.problems.push(format!(
+                "{name} did not stop cleanly on SIGTERM: {status:?}"
+            ));
         }
     }
 
@@ -258,10 +323,18 @@ async fn exercise(settings: &Settings, cluster: &mut Cluster) -> anyhow::Result<
         .iter()
         .map(|row| (row.get(0), row.get(1)))
         .collect();
-    let sales: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> =
-        ledger.acked.iter().map(|ack| (ack.acked_at, applied.get(&ack.purchase_id).copied())).collect();
+    let sales: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = ledger
+        .acked
+        .iter()
+        .map(|ack| (ack.acked_at, applied.get(&ack.purchase_id).copied()))
+        .collect();
     let windows: Vec<Window> = report.steps.iter().map(|step| step.window).collect();
-    for (step, backlog) in report.steps.iter_mut().zip(recovery::backlog(&windows, &sales, settings.lag_target, Utc::now())) {
+    for (step, backlog) in report.steps.iter_mut().zip(recovery::backlog(
+        &windows,
+        &sales,
+        settings.lag_target,
+        Utc::now(),
+    )) {
         step.backlog = backlog;
     }
     let lake = lake::read(&settings.python, &cluster.lake_dir)?;
@@ -273,7 +346,11 @@ async fn exercise(settings: &Settings, cluster: &mut Cluster) -> anyhow::Result<
 }
 
 /// Injects `fault`; returns when the restart began (the recovery clock's zero).
-async fn inject(cluster: &mut Cluster, fault: Fault, down: Duration) -> anyhow::Result<DateTime<Utc>> {
+async fn inject(
+    cluster: &mut Cluster,
+    fault: Fault,
+    down: Duration,
+) -> anyhow::Result<DateTime<Utc>> {
     tracing::info!(fault = fault.label(), "injecting");
     match fault {
         Fault::Kill(service) => {
@@ -339,15 +416,24 @@ async fn drain(cluster: &mut Cluster, limit: Duration, report: &mut Report) -> a
         }
         .await;
         match state {
-            Ok((purchases, 0, applied, in_lake, 0)) if applied == purchases && in_lake == purchases => return Ok(()),
+            Ok((purchases, 0, applied, in_lake, 0))
+                if applied == purchases && in_lake == purchases =>
+            {
+                return Ok(());
+            }
             Ok(state) => last = state,
-            Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot read the pipeline's state"),
+            Err(error) => tracing::warn!(
+                error = format!("{error:#}"),
+                "cannot read the pipeline's state"
+            ),
         }
         report.note_exits(cluster.restart_exited()?);
         let (purchases, outbox, applied, in_lake, writing) = last;
-        anyhow::ensure!(Instant::now() < deadline,
+        anyhow::ensure!(
+            Instant::now() < deadline,
             "the pipeline did not drain within {limit:?}: {purchases} purchases, {outbox} outbox rows left, \
-             {applied} applied by analytics, {in_lake} in the lake, {writing} lake batches being written");
+             {applied} applied by analytics, {in_lake} in the lake, {writing} lake batches being written"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

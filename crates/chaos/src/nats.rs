@@ -17,7 +17,11 @@ pub struct Nats {
 /// `nats-server`: the given path, else on `PATH`, else /usr/sbin (Debian).
 pub fn find_server(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(path) = given {
-        anyhow::ensure!(path.is_file(), "{} does not exist (CHAOS_NATS_SERVER)", path.display());
+        anyhow::ensure!(
+            path.is_file(),
+            "{} does not exist (CHAOS_NATS_SERVER)",
+            path.display()
+        );
         return Ok(path.to_owned());
     }
     std::env::var_os("PATH")
@@ -34,14 +38,19 @@ impl Nats {
     pub async fn start(work: &Path, server: Option<&Path>) -> anyhow::Result<Nats> {
         let program = find_server(server)?;
         let store = work.join("nats");
-        std::fs::create_dir(&store).with_context(|| format!("cannot create {}", store.display()))?;
+        std::fs::create_dir(&store)
+            .with_context(|| format!("cannot create {}", store.display()))?;
         let (port, monitor_port) = (process::free_port()?, process::free_port()?);
         let args: Vec<OsString> = [
-            "-a", "127.0.0.1",
-            "-p", &port.to_string(),
-            "-m", &monitor_port.to_string(),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-m",
+            &monitor_port.to_string(),
             "-js",
-            "-sd", &store.to_string_lossy(),
+            "-sd",
+            &store.to_string_lossy(),
         ]
         .iter()
         .map(OsString::from)
@@ -56,7 +65,11 @@ impl Nats {
             log: work.join("nats-server.log"),
             drop_signal: libc::SIGKILL,
         };
-        let mut nats = Nats { process: Process::new(spec), port, monitor_port };
+        let mut nats = Nats {
+            process: Process::new(spec),
+            port,
+            monitor_port,
+        };
         nats.start_again().await?;
         Ok(nats)
     }
@@ -72,12 +85,25 @@ impl Nats {
     /// Starts the server (again) and waits until JetStream is ready.
     pub async fn start_again(&mut self) -> anyhow::Result<()> {
         self.process.start()?;
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(1)).build()?;
-        let url = format!("http://127.0.0.1:{}/healthz?js-enabled-only=true", self.monitor_port);
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(1))
+            .build()?;
+        let url = format!(
+            "http://127.0.0.1:{}/healthz?js-enabled-only=true",
+            self.monitor_port
+        );
         self.process
-            .wait_ready(Duration::from_secs(30), Duration::from_millis(20), async || {
-                client.get(&url).send().await.is_ok_and(|response| response.status().is_success())
-            })
+            .wait_ready(
+                Duration::from_secs(30),
+                Duration::from_millis(20),
+                async || {
+                    client
+                        .get(&url)
+                        .send()
+                        .await
+                        .is_ok_and(|response| response.status().is_success())
+                },
+            )
             .await
     }
 }

@@ -25,8 +25,11 @@ pub struct Postgres {
 /// `PATH`.
 pub fn find_bindir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(dir) = given {
-        anyhow::ensure!(dir.join("postgres").is_file() && dir.join("initdb").is_file(),
-            "{} holds no `postgres` and `initdb` (CHAOS_PG_BINDIR)", dir.display());
+        anyhow::ensure!(
+            dir.join("postgres").is_file() && dir.join("initdb").is_file(),
+            "{} holds no `postgres` and `initdb` (CHAOS_PG_BINDIR)",
+            dir.display()
+        );
         return Ok(dir.to_owned());
     }
     let mut debian: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
@@ -36,7 +39,8 @@ pub fn find_bindir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
         .filter_map(|entry| {
             let version: u32 = entry.file_name().to_str()?.parse().ok()?;
             let bin = entry.path().join("bin");
-            (bin.join("postgres").is_file() && bin.join("initdb").is_file()).then_some((version, bin))
+            (bin.join("postgres").is_file() && bin.join("initdb").is_file())
+                .then_some((version, bin))
         })
         .collect();
     debian.sort();
@@ -60,7 +64,10 @@ fn server_user() -> anyhow::Result<Option<(u32, u32)>> {
     // SAFETY: getpwnam returns null or a pointer to a static record that
     // stays valid until the next getpw* call; both ids are copied at once.
     let entry = unsafe { libc::getpwnam(c"postgres".as_ptr()) };
-    anyhow::ensure!(!entry.is_null(), "running as root, and there is no `postgres` user to run PostgreSQL as");
+    anyhow::ensure!(
+        !entry.is_null(),
+        "running as root, and there is no `postgres` user to run PostgreSQL as"
+    );
     // SAFETY: checked non-null above.
     let (uid, gid) = unsafe { ((*entry).pw_uid, (*entry).pw_gid) };
     Ok(Some((uid, gid)))
@@ -74,7 +81,8 @@ impl Postgres {
         let data = work.join("pg");
         std::fs::create_dir(&data).with_context(|| format!("cannot create {}", data.display()))?;
         if let Some((uid, gid)) = run_as {
-            std::os::unix::fs::chown(&data, Some(uid), Some(gid)).context("cannot give the data folder to the postgres user")?;
+            std::os::unix::fs::chown(&data, Some(uid), Some(gid))
+                .context("cannot give the data folder to the postgres user")?;
         }
         let spec = |name: &str, program: &str, args: Vec<OsString>| Spec {
             name: name.to_owned(),
@@ -86,18 +94,47 @@ impl Postgres {
             log: work.join("postgres.log"),
             drop_signal: libc::SIGQUIT,
         };
-        let initdb = spec("initdb", "initdb", os_args(&["-D", &data.to_string_lossy(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]));
-        process::run_to_end(&initdb, Duration::from_secs(120)).await.context("initdb failed")?;
+        let initdb = spec(
+            "initdb",
+            "initdb",
+            os_args(&[
+                "-D",
+                &data.to_string_lossy(),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]),
+        );
+        process::run_to_end(&initdb, Duration::from_secs(120))
+            .await
+            .context("initdb failed")?;
         let port = process::free_port()?;
-        let server = spec("postgresql", "postgres", os_args(&[
-            "-D", &data.to_string_lossy(),
-            "-p", &port.to_string(),
-            "-c", "listen_addresses=127.0.0.1",
-            // TCP only: no socket file in a shared folder to collide with.
-            "-c", "unix_socket_directories=",
-            "-c", "max_connections=200",
-        ]));
-        let mut postgres = Postgres { process: Process::new(server), port };
+        let server = spec(
+            "postgresql",
+            "postgres",
+            os_args(&[
+                "-D",
+                &data.to_string_lossy(),
+                "-p",
+                &port.to_string(),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                // TCP only: no socket file in a shared folder to collide with.
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                "max_connections=200",
+            ]),
+        );
+        let mut postgres = Postgres {
+            process: Process::new(server),
+            port,
+        };
         postgres.start_again().await?;
         Ok(postgres)
     }
@@ -113,7 +150,9 @@ impl Postgres {
     /// Fast shutdown: SIGINT, open transactions are rolled back, clients
     /// are disconnected, a checkpoint is written; waits for the exit.
     pub async fn fast_stop(&mut self) -> anyhow::Result<()> {
-        self.process.stop(libc::SIGINT, Duration::from_secs(60)).await?;
+        self.process
+            .stop(libc::SIGINT, Duration::from_secs(60))
+            .await?;
         Ok(())
     }
 
@@ -122,10 +161,14 @@ impl Postgres {
         self.process.start()?;
         let url = self.url("postgres");
         self.process
-            .wait_ready(Duration::from_secs(60), Duration::from_millis(50), async || match crate::db::connect(&url).await {
-                Ok(client) => client.simple_query("SELECT 1").await.is_ok(),
-                Err(_) => false,
-            })
+            .wait_ready(
+                Duration::from_secs(60),
+                Duration::from_millis(50),
+                async || match crate::db::connect(&url).await {
+                    Ok(client) => client.simple_query("SELECT 1").await.is_ok(),
+                    Err(_) => false,
+                },
+            )
             .await
     }
 }

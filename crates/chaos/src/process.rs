@@ -45,7 +45,11 @@ pub struct Process {
 
 impl Process {
     pub fn new(spec: Spec) -> Process {
-        Process { spec, child: None, starts: 0 }
+        Process {
+            spec,
+            child: None,
+            starts: 0,
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -62,20 +66,35 @@ impl Process {
 
     /// Starts the process; an error if it is already running.
     pub fn start(&mut self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.child.is_none(), "{} is already running", self.spec.name);
+        anyhow::ensure!(
+            self.child.is_none(),
+            "{} is already running",
+            self.spec.name
+        );
         self.starts += 1;
         let mut log = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.spec.log)
             .with_context(|| format!("cannot open the log file {}", self.spec.log.display()))?;
-        writeln!(log, "----- chaos: start #{} of {} at {} -----", self.starts, self.spec.name, chrono::Utc::now().to_rfc3339())?;
+        writeln!(
+            log,
+            "----- chaos: start #{} of {} at {} -----",
+            self.starts,
+            self.spec.name,
+            chrono::Utc::now().to_rfc3339()
+        )?;
         let mut command = Command::new(&self.spec.program);
         command
             .args(&self.spec.args)
             .env_clear()
             .envs(std::env::var_os("PATH").map(|path| (OsString::from("PATH"), path)))
-            .envs(self.spec.env.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))))
+            .envs(
+                self.spec
+                    .env
+                    .iter()
+                    .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
@@ -97,7 +116,13 @@ impl Process {
                 Ok(())
             });
         }
-        let child = command.spawn().with_context(|| format!("cannot start {} ({})", self.spec.name, self.spec.program.display()))?;
+        let child = command.spawn().with_context(|| {
+            format!(
+                "cannot start {} ({})",
+                self.spec.name,
+                self.spec.program.display()
+            )
+        })?;
         tracing::debug!(process = %self.spec.name, pid = child.id(), start = self.starts, "process started");
         self.child = Some(child);
         Ok(())
@@ -128,7 +153,11 @@ impl Process {
 
     /// Sends `signal` and waits up to `patience` for the exit; past it,
     /// SIGKILL. Returns the exit status (`None` if it was not running).
-    pub async fn stop(&mut self, signal: libc::c_int, patience: Duration) -> anyhow::Result<Option<ExitStatus>> {
+    pub async fn stop(
+        &mut self,
+        signal: libc::c_int,
+        patience: Duration,
+    ) -> anyhow::Result<Option<ExitStatus>> {
         if self.child.is_none() {
             return Ok(None);
         }
@@ -153,7 +182,11 @@ impl Process {
             if self.child.is_none() {
                 return Ok(None);
             }
-            anyhow::ensure!(Instant::now() < deadline, "{} did not exit within {limit:?}", self.spec.name);
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{} did not exit within {limit:?}",
+                self.spec.name
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -161,24 +194,43 @@ impl Process {
     /// Waits up to `limit`, asking `ready` every `poll`, until the process
     /// just started serves; an error with the log's tail if it exits first
     /// or is not ready in time.
-    pub async fn wait_ready(&mut self, limit: Duration, poll: Duration, mut ready: impl AsyncFnMut() -> bool) -> anyhow::Result<()> {
+    pub async fn wait_ready(
+        &mut self,
+        limit: Duration,
+        poll: Duration,
+        mut ready: impl AsyncFnMut() -> bool,
+    ) -> anyhow::Result<()> {
         let deadline = Instant::now() + limit;
         loop {
             if ready().await {
                 return Ok(());
             }
             if let Some(status) = self.exited()? {
-                anyhow::bail!("{} exited while starting ({status}):\n{}", self.spec.name, self.log_tail(40));
+                anyhow::bail!(
+                    "{} exited while starting ({status}):\n{}",
+                    self.spec.name,
+                    self.log_tail(40)
+                );
             }
-            anyhow::ensure!(Instant::now() < deadline, "{} was not ready within {limit:?}:\n{}", self.spec.name, self.log_tail(40));
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{} was not ready within {limit:?}:\n{}",
+                self.spec.name,
+                self.log_tail(40)
+            );
             tokio::time::sleep(poll).await;
         }
     }
 
     /// The exit status if the process has ended (it is then no longer running).
     pub fn exited(&mut self) -> anyhow::Result<Option<ExitStatus>> {
-        let Some(child) = &mut self.child else { return Ok(None) };
-        match child.try_wait().with_context(|| format!("cannot check on {}", self.spec.name))? {
+        let Some(child) = &mut self.child else {
+            return Ok(None);
+        };
+        match child
+            .try_wait()
+            .with_context(|| format!("cannot check on {}", self.spec.name))?
+        {
             Some(status) => {
                 self.child = None;
                 Ok(Some(status))
@@ -197,7 +249,9 @@ impl Process {
     /// Stops the process at once, blocking: its drop signal, then SIGKILL
     /// if it is still there after 10 s. For clean-up paths that cannot await.
     pub fn terminate_now(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         if let Ok(pid) = libc::pid_t::try_from(child.id()) {
             // SAFETY: as in `signal`: our own, unreaped child.
             unsafe { libc::kill(pid, self.spec.drop_signal) };
@@ -222,7 +276,9 @@ impl Drop for Process {
 
 /// The last `lines` lines of a text file (empty if it cannot be read).
 pub fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
+    let text = std::fs::read(path)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
@@ -232,13 +288,22 @@ pub fn tail(path: &Path, lines: usize) -> String {
 pub async fn run_to_end(spec: &Spec, limit: Duration) -> anyhow::Result<()> {
     let mut process = Process::new(spec.clone());
     process.start()?;
-    let status = process.wait(limit).await?.with_context(|| format!("{} ended without an exit status", spec.name))?;
-    anyhow::ensure!(status.success(), "{} failed ({status}):\n{}", spec.name, tail(&spec.log, 30));
+    let status = process
+        .wait(limit)
+        .await?
+        .with_context(|| format!("{} ended without an exit status", spec.name))?;
+    anyhow::ensure!(
+        status.success(),
+        "{} failed ({status}):\n{}",
+        spec.name,
+        tail(&spec.log, 30)
+    );
     Ok(())
 }
 
 /// A TCP port free on 127.0.0.1 at the time of the call.
 pub fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).context("cannot find a free port")?;
+    let listener =
+        std::net::TcpListener::bind(("127.0.0.1", 0)).context("cannot find a free port")?;
     Ok(listener.local_addr()?.port())
 }

@@ -25,19 +25,36 @@ pub struct Step {
 }
 
 impl Step {
-    pub fn new(round: u32, fault: String, acknowledged: usize, window: Window, recovery: Recovery) -> Step {
-        Step { round, fault, acknowledged, window, recovery, backlog: Backlog::default() }
+    pub fn new(
+        round: u32,
+        fault: String,
+        acknowledged: usize,
+        window: Window,
+        recovery: Recovery,
+    ) -> Step {
+        Step {
+            round,
+            fault,
+            acknowledged,
+            window,
+            recovery,
+            backlog: Backlog::default(),
+        }
     }
 
     /// From the fault to the restart.
     pub fn down(&self) -> Duration {
-        (self.window.restarted_at - self.window.fault_at).to_std().unwrap_or_default()
+        (self.window.restarted_at - self.window.fault_at)
+            .to_std()
+            .unwrap_or_default()
     }
 
     /// Restart → fresh sales on time and the backlog cleared; `None` when
     /// fresh sales were not on time within the watch.
     pub fn recovered_after(&self) -> Option<Duration> {
-        self.recovery.time.map(|fresh| fresh.max(self.backlog.cleared_after))
+        self.recovery
+            .time
+            .map(|fresh| fresh.max(self.backlog.cleared_after))
     }
 
     pub fn worst_lag(&self) -> Duration {
@@ -87,7 +104,8 @@ impl Report {
 
     pub fn note_exits(&mut self, exits: Vec<(String, ExitStatus, String)>) {
         for (name, status, tail) in exits {
-            self.exits.push(format!("{name} ({status}); its last log lines:\n{tail}"));
+            self.exits
+                .push(format!("{name} ({status}); its last log lines:\n{tail}"));
         }
     }
 
@@ -106,11 +124,19 @@ impl Report {
     }
 
     fn unrecovered(&self) -> usize {
-        self.steps.iter().filter(|step| step.recovered_after().is_none()).count()
+        self.steps
+            .iter()
+            .filter(|step| step.recovered_after().is_none())
+            .count()
     }
 
     fn late(&self) -> usize {
-        self.faults().filter(|step| step.recovered_after().is_some_and(|t| t > self.recovery_target)).count()
+        self.faults()
+            .filter(|step| {
+                step.recovered_after()
+                    .is_some_and(|t| t > self.recovery_target)
+            })
+            .count()
     }
 
     /// Every check passed: nothing lost or counted twice, every fault
@@ -128,49 +154,149 @@ impl Report {
     /// The report as Markdown.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "## Chaos run: {} rounds, {} sales/s, 2 purchases instances, lag target {}, recovery target {}\n",
-            self.rounds, self.rate, seconds(self.lag_target), seconds(self.recovery_target));
-        let _ = writeln!(out, "| round | fault | acknowledged so far | down | recovered after | fresh sales on time after | backlog cleared after | purchases late > {} | worst lag |",
-            seconds(self.lag_target));
+        let _ = writeln!(
+            out,
+            "## Chaos run: {} rounds, {} sales/s, 2 purchases instances, lag target {}, recovery target {}\n",
+            self.rounds,
+            self.rate,
+            seconds(self.lag_target),
+            seconds(self.recovery_target)
+        );
+        let _ = writeln!(
+            out,
+            "| round | fault | acknowledged so far | down | recovered after | fresh sales on time after | backlog cleared after | purchases late > {} | worst lag |",
+            seconds(self.lag_target)
+        );
         let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---:|---:|");
         for step in &self.steps {
             let recovered = match step.recovered_after() {
-                Some(time) if step.round > 0 && time > self.recovery_target => format!("**{}** (late)", seconds(time)),
+                Some(time) if step.round > 0 && time > self.recovery_target => {
+                    format!("**{}** (late)", seconds(time))
+                }
                 Some(time) => seconds(time),
                 None => "**not recovered**".to_owned(),
             };
             let fresh = step.recovery.time.map_or("never".to_owned(), seconds);
-            let down = if step.round == 0 { "–".to_owned() } else { seconds(step.down()) };
-            let _ = writeln!(out, "| {} | {} | {} | {down} | {recovered} | {fresh} | {} | {} | {} |",
-                step.round, step.fault, step.acknowledged, seconds(step.backlog.cleared_after), step.backlog.late, seconds(step.worst_lag()));
+            let down = if step.round == 0 {
+                "–".to_owned()
+            } else {
+                seconds(step.down())
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {down} | {recovered} | {fresh} | {} | {} | {} |",
+                step.round,
+                step.fault,
+                step.acknowledged,
+                seconds(step.backlog.cleared_after),
+                step.backlog.late,
+                seconds(step.worst_lag())
+            );
         }
         let verdict = &self.verdict;
         let faults = self.faults().count();
         let recoveries: Vec<Duration> = self.faults().filter_map(Step::recovered_after).collect();
-        let mean = if recoveries.is_empty() { Duration::ZERO } else { recoveries.iter().sum::<Duration>() / recoveries.len() as u32 };
+        let mean = if recoveries.is_empty() {
+            Duration::ZERO
+        } else {
+            recoveries.iter().sum::<Duration>() / recoveries.len() as u32
+        };
         let retried: u64 = self.failed_attempts.values().sum();
-        let causes: Vec<String> = self.failed_attempts.iter().map(|(cause, n)| format!("{cause}: {n}")).collect();
+        let causes: Vec<String> = self
+            .failed_attempts
+            .iter()
+            .map(|(cause, n)| format!("{cause}: {n}"))
+            .collect();
         let _ = writeln!(out, "\n| total | |\n|---|---|");
-        let _ = writeln!(out, "| faults injected | {faults} ({} × the 5 single faults and all together) |", self.rounds);
+        let _ = writeln!(
+            out,
+            "| faults injected | {faults} ({} × the 5 single faults and all together) |",
+            self.rounds
+        );
         let _ = writeln!(out, "| purchases acknowledged | {} |", verdict.acknowledged);
-        let _ = writeln!(out, "| lost (must be 0) | {} (OLTP {}, analytics {}, lake {}) |", verdict.lost(), verdict.lost_oltp, verdict.lost_analytics, verdict.lost_lake);
-        let _ = writeln!(out, "| double-counted (must be 0) | {} (OLTP {}, analytics {}, lake {}) |",
-            verdict.double_counted(), verdict.double_oltp, verdict.double_analytics, verdict.double_lake);
-        let _ = writeln!(out, "| recovery after a restart | slowest {}, mean {} ({} late, {} not recovered) |",
-            self.slowest_recovery().map_or("–".to_owned(), seconds), seconds(mean), self.late(), self.unrecovered());
+        let _ = writeln!(
+            out,
+            "| lost (must be 0) | {} (OLTP {}, analytics {}, lake {}) |",
+            verdict.lost(),
+            verdict.lost_oltp,
+            verdict.lost_analytics,
+            verdict.lost_lake
+        );
+        let _ = writeln!(
+            out,
+            "| double-counted (must be 0) | {} (OLTP {}, analytics {}, lake {}) |",
+            verdict.double_counted(),
+            verdict.double_oltp,
+            verdict.double_analytics,
+            verdict.double_lake
+        );
+        let _ = writeln!(
+            out,
+            "| recovery after a restart | slowest {}, mean {} ({} late, {} not recovered) |",
+            self.slowest_recovery().map_or("–".to_owned(), seconds),
+            seconds(mean),
+            self.late(),
+            self.unrecovered()
+        );
         let _ = writeln!(out, "| purchases in OLTP | {} |", verdict.stored);
-        let _ = writeln!(out, "| sales never acknowledged | {} ({} of them stored, once) |", verdict.unacknowledged, verdict.unacknowledged_stored);
-        let _ = writeln!(out, "| requests retried by the tills | {retried} ({}) |", if causes.is_empty() { "none".to_owned() } else { causes.join(", ") });
-        let _ = writeln!(out, "| acknowledged by a replay (first answer lost) | {} |", self.answered_by_replay);
-        let _ = writeln!(out, "| deliberate repeats answered as replays | {} |", self.repeats_replayed);
-        let _ = writeln!(out, "| sales not sent (every till busy) | {} of {} |", self.skipped, self.dispatched + self.skipped);
-        let _ = writeln!(out, "| pipeline drained after the load | {} |", self.drain.map_or("no".to_owned(), seconds));
-        let _ = writeln!(out, "| lake | {} rows in {} files |", verdict.lake_rows, verdict.lake_files);
+        let _ = writeln!(
+            out,
+            "| sales never acknowledged | {} ({} of them stored, once) |",
+            verdict.unacknowledged, verdict.unacknowledged_stored
+        );
+        let _ = writeln!(
+            out,
+            "| requests retried by the tills | {retried} ({}) |",
+            if causes.is_empty() {
+                "none".to_owned()
+            } else {
+                causes.join(", ")
+            }
+        );
+        let _ = writeln!(
+            out,
+            "| acknowledged by a replay (first answer lost) | {} |",
+            self.answered_by_replay
+        );
+        let _ = writeln!(
+            out,
+            "| deliberate repeats answered as replays | {} |",
+            self.repeats_replayed
+        );
+        let _ = writeln!(
+            out,
+            "| sales not sent (every till busy) | {} of {} |",
+            self.skipped,
+            self.dispatched + self.skipped
+        );
+        let _ = writeln!(
+            out,
+            "| pipeline drained after the load | {} |",
+            self.drain.map_or("no".to_owned(), seconds)
+        );
+        let _ = writeln!(
+            out,
+            "| lake | {} rows in {} files |",
+            verdict.lake_rows, verdict.lake_files
+        );
         let _ = writeln!(out, "| outbox rows left | {} |", verdict.outbox_left);
-        let _ = writeln!(out, "| services that stopped on their own | {} |", self.exits.len());
+        let _ = writeln!(
+            out,
+            "| services that stopped on their own | {} |",
+            self.exits.len()
+        );
         let _ = writeln!(out, "| run time | {} |", seconds(self.elapsed));
-        let _ = writeln!(out, "| result | {} |", if self.passed() { "PASS" } else { "**FAIL**" });
-        for problem in self.problems.iter().chain(&verdict.problems).chain(&self.exits) {
+        let _ = writeln!(
+            out,
+            "| result | {} |",
+            if self.passed() { "PASS" } else { "**FAIL**" }
+        );
+        for problem in self
+            .problems
+            .iter()
+            .chain(&verdict.problems)
+            .chain(&self.exits)
+        {
             let _ = writeln!(out, "\n- {problem}");
         }
         out

@@ -82,7 +82,10 @@ struct ReceiptItem {
 }
 
 enum Answer {
-    Created { receipt: Receipt, replayed: bool },
+    Created {
+        receipt: Receipt,
+        replayed: bool,
+    },
     /// A 4xx: a final answer.
     Refused(u16, String),
     /// No answer or a 5xx: the sale may or may not be stored.
@@ -117,14 +120,25 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panicking till task cannot leave the ledger half-written: each
     // update is a single push or increment.
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Tills {
     /// Reads the catalog from the first instance and prepares the generators.
-    pub async fn connect(targets: Vec<String>, cashier_token: &str, seed: u64) -> anyhow::Result<Tills> {
+    pub async fn connect(
+        targets: Vec<String>,
+        cashier_token: &str,
+        seed: u64,
+    ) -> anyhow::Result<Tills> {
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {cashier_token}").parse().context("a token unfit for a header")?);
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {cashier_token}")
+                .parse()
+                .context("a token unfit for a header")?,
+        );
         let client = reqwest::Client::builder()
             .default_headers(headers)
             .timeout(REQUEST_TIMEOUT)
@@ -133,8 +147,24 @@ impl Tills {
             .build()?;
         let base = targets.first().context("no purchases instance")?;
         let (products, branches) = supermarket_simulator::fetch_catalog(&client, base).await?;
-        let sales = Generator::new(products.clone(), branches.clone(), Mix { returning: 0.3, retry: 0.02, invalid: 0.02 })?;
-        let probes = Generator::new(products, branches, Mix { returning: 0.3, retry: 0.0, invalid: 0.0 })?;
+        let sales = Generator::new(
+            products.clone(),
+            branches.clone(),
+            Mix {
+                returning: 0.3,
+                retry: 0.02,
+                invalid: 0.02,
+            },
+        )?;
+        let probes = Generator::new(
+            products,
+            branches,
+            Mix {
+                returning: 0.3,
+                retry: 0.0,
+                invalid: 0.0,
+            },
+        )?;
         Ok(Tills {
             inner: Arc::new(Inner {
                 client,
@@ -156,7 +186,12 @@ impl Tills {
     /// Sends `rate` sales per second with at most `tills` in flight until
     /// `stop`. A tick with every till busy (all retrying through an
     /// outage) is skipped, as a queue at a till would wait.
-    pub fn start_load(&self, rate: u32, tills: usize, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+    pub fn start_load(
+        &self,
+        rate: u32,
+        tills: usize,
+        stop: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
         let inner = self.inner.clone();
         tokio::spawn(async move {
             let permits = Arc::new(Semaphore::new(tills.max(1)));
@@ -198,7 +233,11 @@ impl Tills {
     }
 
     /// Spawns a probe tracked with the sales (finished before the ledger is read).
-    pub fn spawn_probe(&self, target: Option<usize>, done: tokio::sync::mpsc::UnboundedSender<Ack>) {
+    pub fn spawn_probe(
+        &self,
+        target: Option<usize>,
+        done: tokio::sync::mpsc::UnboundedSender<Ack>,
+    ) {
         let tills = self.clone();
         self.inner.tasks.spawn(async move {
             if let Some(ack) = tills.probe(target).await {
@@ -214,7 +253,10 @@ impl Tills {
 
     /// Sales dispatched and ticks skipped because every till was busy.
     pub fn dispatched(&self) -> (u64, u64) {
-        (self.inner.dispatched.load(Relaxed), self.inner.skipped.load(Relaxed))
+        (
+            self.inner.dispatched.load(Relaxed),
+            self.inner.skipped.load(Relaxed),
+        )
     }
 
     /// Waits up to `patience` for every sale in flight to be answered, then
@@ -222,8 +264,14 @@ impl Tills {
     /// returns the ledger.
     pub async fn finish(self, patience: Duration) -> Ledger {
         self.inner.tasks.close();
-        if tokio::time::timeout(patience, self.inner.tasks.wait()).await.is_err() {
-            tracing::warn!(patience_s = patience.as_secs(), "sales still unanswered: giving up on them");
+        if tokio::time::timeout(patience, self.inner.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                patience_s = patience.as_secs(),
+                "sales still unanswered: giving up on them"
+            );
             self.inner.give_up.cancel();
             self.inner.tasks.wait().await;
         }
@@ -254,7 +302,10 @@ impl Inner {
     }
 
     fn failed(&self, cause: &str) {
-        *lock(&self.ledger).failed_attempts.entry(cause.to_owned()).or_default() += 1;
+        *lock(&self.ledger)
+            .failed_attempts
+            .entry(cause.to_owned())
+            .or_default() += 1;
     }
 
     fn unexpected(&self, what: String) {
@@ -265,7 +316,14 @@ impl Inner {
     /// One request.
     async fn send(&self, target: usize, sale: &Sale) -> Answer {
         let url = format!("{}/api/v1/purchases", self.targets[target]);
-        let response = match self.client.post(&url).header("Idempotency-Key", sale.key.to_string()).json(&sale.body).send().await {
+        let response = match self
+            .client
+            .post(&url)
+            .header("Idempotency-Key", sale.key.to_string())
+            .json(&sale.body)
+            .send()
+            .await
+        {
             Ok(response) => response,
             Err(error) => {
                 let cause = if error.is_timeout() {
@@ -279,7 +337,10 @@ impl Inner {
             }
         };
         let status = response.status();
-        let replayed = response.headers().get("idempotent-replayed").is_some_and(|v| v == "true");
+        let replayed = response
+            .headers()
+            .get("idempotent-replayed")
+            .is_some_and(|v| v == "true");
         if status.is_server_error() {
             if status.as_u16() != 503 {
                 let body = response.text().await.unwrap_or_default();
@@ -310,10 +371,17 @@ async fn sell(inner: &Inner, sale: Sale, target: Option<usize>) -> Option<Ack> {
         match inner.send(index, &sale).await {
             Answer::Created { receipt, replayed } => {
                 if sale.kind == Kind::Invalid {
-                    inner.unexpected(format!("invalid sale {} was stored as purchase {}: {}", sale.key, receipt.purchase_id, sale.body));
+                    inner.unexpected(format!(
+                        "invalid sale {} was stored as purchase {}: {}",
+                        sale.key, receipt.purchase_id, sale.body
+                    ));
                     return None;
                 }
-                let mut items: Vec<(i32, i64)> = receipt.items.iter().map(|i| (i.product_id, i.unit_price_cents)).collect();
+                let mut items: Vec<(i32, i64)> = receipt
+                    .items
+                    .iter()
+                    .map(|i| (i.product_id, i.unit_price_cents))
+                    .collect();
                 items.sort_unstable();
                 let ack = Ack {
                     key: sale.key,
@@ -337,7 +405,10 @@ async fn sell(inner: &Inner, sale: Sale, target: Option<usize>) -> Option<Ack> {
                 if sale.kind == Kind::Invalid {
                     lock(&inner.ledger).invalid.push(sale.key);
                 } else {
-                    inner.unexpected(format!("valid sale {} refused with {status}: {body}", sale.key));
+                    inner.unexpected(format!(
+                        "valid sale {} refused with {status}: {body}",
+                        sale.key
+                    ));
                 }
                 return None;
             }
@@ -368,8 +439,10 @@ async fn repeat(inner: &Inner, sale: &Sale, first: &Ack, mut index: usize) {
         match inner.send(index, sale).await {
             Answer::Created { receipt, replayed } => {
                 if receipt.purchase_id != first.purchase_id || !replayed {
-                    let what = format!("repeat of sale {} answered purchase {} (replayed: {replayed}), first answer {}",
-                        sale.key, receipt.purchase_id, first.purchase_id);
+                    let what = format!(
+                        "repeat of sale {} answered purchase {} (replayed: {replayed}), first answer {}",
+                        sale.key, receipt.purchase_id, first.purchase_id
+                    );
                     tracing::error!(what, "a repeated sale was not a replay");
                     lock(&inner.ledger).replay_mismatches.push(what);
                 } else {
@@ -378,7 +451,10 @@ async fn repeat(inner: &Inner, sale: &Sale, first: &Ack, mut index: usize) {
                 return;
             }
             Answer::Refused(status, body) => {
-                inner.unexpected(format!("repeat of sale {} refused with {status}: {body}", sale.key));
+                inner.unexpected(format!(
+                    "repeat of sale {} refused with {status}: {body}",
+                    sale.key
+                ));
                 return;
             }
             Answer::TryAgain(cause) => {

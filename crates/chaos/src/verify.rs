@@ -66,20 +66,44 @@ impl Verdict {
 }
 
 /// Runs every check.
-pub async fn verify(ledger: &Ledger, oltp: &Client, analytics: &Client, lake: &[LakeRow], time_zone: Tz) -> anyhow::Result<Verdict> {
+pub async fn verify(
+    ledger: &Ledger,
+    oltp: &Client,
+    analytics: &Client,
+    lake: &[LakeRow],
+    time_zone: Tz,
+) -> anyhow::Result<Verdict> {
     let stored = read_oltp(oltp).await?;
-    let mut verdict = Verdict { acknowledged: ledger.acked.len(), stored: stored.len(), ..Verdict::default() };
+    let mut verdict = Verdict {
+        acknowledged: ledger.acked.len(),
+        stored: stored.len(),
+        ..Verdict::default()
+    };
     check_oltp(ledger, &stored, &mut verdict);
-    verdict.outbox_left = oltp.query_one("SELECT count(*) FROM outbox", &[]).await?.get(0);
+    verdict.outbox_left = oltp
+        .query_one("SELECT count(*) FROM outbox", &[])
+        .await?
+        .get(0);
     if verdict.outbox_left != 0 {
-        verdict.problems.push(format!("the outbox still holds {} rows", verdict.outbox_left));
+        verdict.problems.push(format!(
+            "the outbox still holds {} rows",
+            verdict.outbox_left
+        ));
     }
-    let names: HashMap<i32, String> =
-        oltp.query("SELECT id, name FROM products", &[]).await?.iter().map(|row| (row.get(0), row.get(1))).collect();
+    let names: HashMap<i32, String> = oltp
+        .query("SELECT id, name FROM products", &[])
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
     check_analytics(&stored, &names, analytics, time_zone, &mut verdict).await?;
     check_lake(&stored, lake, &mut verdict);
     if !ledger.unexpected.is_empty() {
-        verdict.problems.push(format!("{} unexpected answers, e.g. {}", ledger.unexpected.len(), ledger.unexpected[0]));
+        verdict.problems.push(format!(
+            "{} unexpected answers, e.g. {}",
+            ledger.unexpected.len(),
+            ledger.unexpected[0]
+        ));
     }
     Ok(verdict)
 }
@@ -120,14 +144,24 @@ fn check_oltp(ledger: &Ledger, stored: &[Stored], verdict: &mut Verdict) {
         if let Some(key) = purchase.key {
             by_key.entry(key).or_default().push(purchase);
         }
-        if purchase.items.is_empty() || purchase.total != purchase.items.iter().map(|(_, price)| price).sum::<i64>() {
-            verdict.problems.push(format!("purchase {} has {} items and a total of {} that is not their sum", purchase.id, purchase.items.len(), purchase.total));
+        if purchase.items.is_empty()
+            || purchase.total != purchase.items.iter().map(|(_, price)| price).sum::<i64>()
+        {
+            verdict.problems.push(format!(
+                "purchase {} has {} items and a total of {} that is not their sum",
+                purchase.id,
+                purchase.items.len(),
+                purchase.total
+            ));
         }
     }
     for (key, purchases) in &by_key {
         if purchases.len() > 1 {
             verdict.double_oltp += (purchases.len() - 1) as u64;
-            verdict.problems.push(format!("idempotency key {key} has {} purchases", purchases.len()));
+            verdict.problems.push(format!(
+                "idempotency key {key} has {} purchases",
+                purchases.len()
+            ));
         }
     }
     let mut mismatched = Vec::new();
@@ -141,35 +175,69 @@ fn check_oltp(ledger: &Ledger, stored: &[Stored], verdict: &mut Verdict) {
                     && purchase.total == ack.total_cents
                     && purchase.items == ack.items;
                 if !same {
-                    mismatched.push(format!("sale {} acknowledged as {ack:?}, stored as {purchase:?}", ack.key));
+                    mismatched.push(format!(
+                        "sale {} acknowledged as {ack:?}, stored as {purchase:?}",
+                        ack.key
+                    ));
                 }
             }
         }
     }
     if verdict.lost_oltp > 0 {
-        verdict.problems.push(format!("{} acknowledged sales are not in OLTP", verdict.lost_oltp));
+        verdict.problems.push(format!(
+            "{} acknowledged sales are not in OLTP",
+            verdict.lost_oltp
+        ));
     }
     if !mismatched.is_empty() {
-        verdict.problems.push(format!("{} acknowledged sales are stored otherwise than acknowledged, e.g. {}", mismatched.len(), mismatched[0]));
+        verdict.problems.push(format!(
+            "{} acknowledged sales are stored otherwise than acknowledged, e.g. {}",
+            mismatched.len(),
+            mismatched[0]
+        ));
     }
     // A repeat that stored a second purchase, or an invalid basket stored.
     verdict.double_oltp += ledger.replay_mismatches.len() as u64;
     if let Some(first) = ledger.replay_mismatches.first() {
-        verdict.problems.push(format!("{} repeated sales were not replays, e.g. {first}", ledger.replay_mismatches.len()));
+        verdict.problems.push(format!(
+            "{} repeated sales were not replays, e.g. {first}",
+            ledger.replay_mismatches.len()
+        ));
     }
-    let invalid_stored = ledger.invalid.iter().filter(|key| by_key.contains_key(key)).count();
+    let invalid_stored = ledger
+        .invalid
+        .iter()
+        .filter(|key| by_key.contains_key(key))
+        .count();
     if invalid_stored > 0 {
         verdict.double_oltp += invalid_stored as u64;
-        verdict.problems.push(format!("{invalid_stored} invalid baskets are stored"));
+        verdict
+            .problems
+            .push(format!("{invalid_stored} invalid baskets are stored"));
     }
     verdict.unacknowledged = ledger.unacknowledged.len();
-    verdict.unacknowledged_stored = ledger.unacknowledged.iter().filter(|key| by_key.contains_key(key)).count();
+    verdict.unacknowledged_stored = ledger
+        .unacknowledged
+        .iter()
+        .filter(|key| by_key.contains_key(key))
+        .count();
     // Every stored purchase comes from a sale of the tills.
-    let known: HashSet<Uuid> = ledger.acked.iter().map(|a| a.key).chain(ledger.unacknowledged.iter().copied()).collect();
-    let strays: Vec<&Stored> = stored.iter().filter(|p| p.key.is_none_or(|key| !known.contains(&key))).collect();
+    let known: HashSet<Uuid> = ledger
+        .acked
+        .iter()
+        .map(|a| a.key)
+        .chain(ledger.unacknowledged.iter().copied())
+        .collect();
+    let strays: Vec<&Stored> = stored
+        .iter()
+        .filter(|p| p.key.is_none_or(|key| !known.contains(&key)))
+        .collect();
     if let Some(first) = strays.first() {
         verdict.double_oltp += strays.len() as u64;
-        verdict.problems.push(format!("{} purchases in OLTP come from no sale of the tills, e.g. {first:?}", strays.len()));
+        verdict.problems.push(format!(
+            "{} purchases in OLTP come from no sale of the tills, e.g. {first:?}",
+            strays.len()
+        ));
     }
 }
 
@@ -190,7 +258,11 @@ fn ground_truth(stored: &[Stored], names: &HashMap<i32, String>, time_zone: Tz) 
     let mut truth = Truth::default();
     let mut items_sold = 0i64;
     for purchase in stored {
-        let entry = truth.customers.entry(purchase.customer).or_insert((0, 0, purchase.at, purchase.at));
+        let entry =
+            truth
+                .customers
+                .entry(purchase.customer)
+                .or_insert((0, 0, purchase.at, purchase.at));
         entry.0 += 1;
         entry.1 += purchase.total;
         entry.2 = entry.2.min(purchase.at);
@@ -205,10 +277,16 @@ fn ground_truth(stored: &[Stored], names: &HashMap<i32, String>, time_zone: Tz) 
         let local = purchase.at.with_timezone(&time_zone);
         let day = local.date_naive();
         let hour = i16::try_from(local.hour()).unwrap_or_default();
-        let daily = truth.daily.entry((day, purchase.branch.clone())).or_default();
+        let daily = truth
+            .daily
+            .entry((day, purchase.branch.clone()))
+            .or_default();
         daily.0 += 1;
         daily.1 += purchase.total;
-        let hourly = truth.hourly.entry((day, hour, purchase.branch.clone())).or_default();
+        let hourly = truth
+            .hourly
+            .entry((day, hour, purchase.branch.clone()))
+            .or_default();
         hourly.0 += 1;
         hourly.1 += purchase.total;
         truth.daily_customers.insert((day, purchase.customer));
@@ -220,12 +298,22 @@ fn ground_truth(stored: &[Stored], names: &HashMap<i32, String>, time_zone: Tz) 
         *truth.daily_unique.entry(*day).or_default() += 1;
     }
     let revenue = stored.iter().map(|p| p.total).sum();
-    truth.totals = (stored.len() as i64, revenue, truth.customers.len() as i64, items_sold);
+    truth.totals = (
+        stored.len() as i64,
+        revenue,
+        truth.customers.len() as i64,
+        items_sold,
+    );
     truth
 }
 
 /// Compares two maps; a problem naming the table for any difference.
-fn compare<K: Ord + Debug, V: PartialEq + Debug>(table: &str, truth: &BTreeMap<K, V>, actual: &BTreeMap<K, V>, problems: &mut Vec<String>) {
+fn compare<K: Ord + Debug, V: PartialEq + Debug>(
+    table: &str,
+    truth: &BTreeMap<K, V>,
+    actual: &BTreeMap<K, V>,
+    problems: &mut Vec<String>,
+) {
     let mut differences = Vec::new();
     for (key, expected) in truth {
         match actual.get(key) {
@@ -239,16 +327,30 @@ fn compare<K: Ord + Debug, V: PartialEq + Debug>(table: &str, truth: &BTreeMap<K
         }
     }
     if !differences.is_empty() {
-        problems.push(format!("{table}: {} rows differ from the ground truth, e.g. {}", differences.len(), differences[..differences.len().min(3)].join("; ")));
+        problems.push(format!(
+            "{table}: {} rows differ from the ground truth, e.g. {}",
+            differences.len(),
+            differences[..differences.len().min(3)].join("; ")
+        ));
     }
 }
 
-async fn check_analytics(stored: &[Stored], names: &HashMap<i32, String>, analytics: &Client, time_zone: Tz, verdict: &mut Verdict)
-    -> anyhow::Result<()> {
+async fn check_analytics(
+    stored: &[Stored],
+    names: &HashMap<i32, String>,
+    analytics: &Client,
+    time_zone: Tz,
+    verdict: &mut Verdict,
+) -> anyhow::Result<()> {
     let truth = ground_truth(stored, names, time_zone);
     let problems = &mut verdict.problems;
 
-    let applied: HashSet<Uuid> = analytics.query("SELECT event_id FROM processed_events", &[]).await?.iter().map(|r| r.get(0)).collect();
+    let applied: HashSet<Uuid> = analytics
+        .query("SELECT event_id FROM processed_events", &[])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     let ids: HashSet<Uuid> = stored.iter().map(|p| p.id).collect();
     let unapplied = ids.difference(&applied).count();
     let phantom = applied.difference(&ids).count();
@@ -274,12 +376,27 @@ async fn check_analytics(stored: &[Stored], names: &HashMap<i32, String>, analyt
     }
     compare("customer_stats", &truth.customers, &customers, problems);
 
-    let histogram: BTreeMap<i64, i64> =
-        analytics.query("SELECT purchases, customers FROM customer_purchase_histogram", &[]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
-    compare("customer_purchase_histogram (unique and loyal customers)", &truth.histogram, &histogram, problems);
+    let histogram: BTreeMap<i64, i64> = analytics
+        .query(
+            "SELECT purchases, customers FROM customer_purchase_histogram",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    compare(
+        "customer_purchase_histogram (unique and loyal customers)",
+        &truth.histogram,
+        &histogram,
+        problems,
+    );
 
     let products: BTreeMap<i32, (String, i64, i64)> = analytics
-        .query("SELECT product_id, product_name, units_sold, revenue_cents FROM product_sales", &[])
+        .query(
+            "SELECT product_id, product_name, units_sold, revenue_cents FROM product_sales",
+            &[],
+        )
         .await?
         .iter()
         .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
@@ -287,7 +404,10 @@ async fn check_analytics(stored: &[Stored], names: &HashMap<i32, String>, analyt
     compare("product_sales", &truth.products, &products, problems);
 
     let daily: BTreeMap<(NaiveDate, String), (i64, i64)> = analytics
-        .query("SELECT day, branch_id, purchases, revenue_cents FROM branch_daily_sales", &[])
+        .query(
+            "SELECT day, branch_id, purchases, revenue_cents FROM branch_daily_sales",
+            &[],
+        )
         .await?
         .iter()
         .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
@@ -295,44 +415,90 @@ async fn check_analytics(stored: &[Stored], names: &HashMap<i32, String>, analyt
     compare("branch_daily_sales", &truth.daily, &daily, problems);
 
     let hourly: BTreeMap<(NaiveDate, i16, String), (i64, i64)> = analytics
-        .query("SELECT day, hour, branch_id, purchases, revenue_cents FROM branch_hourly_sales", &[])
+        .query(
+            "SELECT day, hour, branch_id, purchases, revenue_cents FROM branch_hourly_sales",
+            &[],
+        )
         .await?
         .iter()
         .map(|r| ((r.get(0), r.get(1), r.get(2)), (r.get(3), r.get(4))))
         .collect();
     compare("branch_hourly_sales", &truth.hourly, &hourly, problems);
 
-    let daily_customers: BTreeMap<(NaiveDate, Uuid), ()> =
-        analytics.query("SELECT day, customer_id FROM daily_customers", &[]).await?.iter().map(|r| ((r.get(0), r.get(1)), ())).collect();
-    let truth_daily_customers: BTreeMap<(NaiveDate, Uuid), ()> = truth.daily_customers.iter().map(|k| (*k, ())).collect();
-    compare("daily_customers", &truth_daily_customers, &daily_customers, problems);
+    let daily_customers: BTreeMap<(NaiveDate, Uuid), ()> = analytics
+        .query("SELECT day, customer_id FROM daily_customers", &[])
+        .await?
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), ()))
+        .collect();
+    let truth_daily_customers: BTreeMap<(NaiveDate, Uuid), ()> =
+        truth.daily_customers.iter().map(|k| (*k, ())).collect();
+    compare(
+        "daily_customers",
+        &truth_daily_customers,
+        &daily_customers,
+        problems,
+    );
 
-    let daily_unique: BTreeMap<NaiveDate, i64> =
-        analytics.query("SELECT day, customers FROM daily_unique_customers", &[]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
-    compare("daily_unique_customers", &truth.daily_unique, &daily_unique, problems);
+    let daily_unique: BTreeMap<NaiveDate, i64> = analytics
+        .query("SELECT day, customers FROM daily_unique_customers", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    compare(
+        "daily_unique_customers",
+        &truth.daily_unique,
+        &daily_unique,
+        problems,
+    );
 
-    let row = analytics.query_one("SELECT purchases, revenue_cents, customers, items_sold FROM sales_totals", &[]).await?;
+    let row = analytics
+        .query_one(
+            "SELECT purchases, revenue_cents, customers, items_sold FROM sales_totals",
+            &[],
+        )
+        .await?;
     let totals: (i64, i64, i64, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
-    compare("sales_totals", &BTreeMap::from([((), truth.totals)]), &BTreeMap::from([((), totals)]), problems);
+    compare(
+        "sales_totals",
+        &BTreeMap::from([((), truth.totals)]),
+        &BTreeMap::from([((), totals)]),
+        problems,
+    );
 
     let row = analytics.query_one("SELECT events_applied, dead_letters, (SELECT count(*) FROM dead_letters) FROM pipeline_freshness", &[]).await?;
-    let (events_applied, dead_counted, dead_rows): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    let (events_applied, dead_counted, dead_rows): (i64, i64, i64) =
+        (row.get(0), row.get(1), row.get(2));
     if events_applied != stored.len() as i64 {
-        problems.push(format!("pipeline_freshness counts {events_applied} events applied for {} purchases", stored.len()));
+        problems.push(format!(
+            "pipeline_freshness counts {events_applied} events applied for {} purchases",
+            stored.len()
+        ));
     }
     if dead_counted + dead_rows > 0 {
         problems.push(format!("{dead_rows} dead letters"));
     }
     if verdict.lost_analytics + verdict.double_analytics > 0 {
-        verdict.problems.push(format!("analytics: {} purchases lost, {} counted twice", verdict.lost_analytics, verdict.double_analytics));
+        verdict.problems.push(format!(
+            "analytics: {} purchases lost, {} counted twice",
+            verdict.lost_analytics, verdict.double_analytics
+        ));
     }
     Ok(())
 }
 
 fn check_lake(stored: &[Stored], lake: &[LakeRow], verdict: &mut Verdict) {
     verdict.lake_rows = lake.len();
-    verdict.lake_files = lake.iter().map(|row| row.file.as_str()).collect::<HashSet<_>>().len();
-    let by_id: HashMap<String, &Stored> = stored.iter().map(|p| (p.id.hyphenated().to_string(), p)).collect();
+    verdict.lake_files = lake
+        .iter()
+        .map(|row| row.file.as_str())
+        .collect::<HashSet<_>>()
+        .len();
+    let by_id: HashMap<String, &Stored> = stored
+        .iter()
+        .map(|p| (p.id.hyphenated().to_string(), p))
+        .collect();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut mismatched = Vec::new();
     for row in lake {
@@ -342,7 +508,11 @@ fn check_lake(stored: &[Stored], lake: &[LakeRow], verdict: &mut Verdict) {
             continue;
         };
         let items: Vec<(i32, i64)> = {
-            let mut items: Vec<(i32, i64)> = row.items.iter().map(|(p, c)| (i32::try_from(*p).unwrap_or(-1), *c)).collect();
+            let mut items: Vec<(i32, i64)> = row
+                .items
+                .iter()
+                .map(|(p, c)| (i32::try_from(*p).unwrap_or(-1), *c))
+                .collect();
             items.sort_unstable();
             items
         };
@@ -359,11 +529,20 @@ fn check_lake(stored: &[Stored], lake: &[LakeRow], verdict: &mut Verdict) {
         }
     }
     verdict.double_lake += seen.values().map(|n| (*n - 1) as u64).sum::<u64>();
-    verdict.lost_lake = by_id.keys().filter(|id| !seen.contains_key(id.as_str())).count() as u64;
+    verdict.lost_lake = by_id
+        .keys()
+        .filter(|id| !seen.contains_key(id.as_str()))
+        .count() as u64;
     if verdict.lost_lake + verdict.double_lake > 0 {
-        verdict.problems.push(format!("lake: {} purchases missing, {} extra rows", verdict.lost_lake, verdict.double_lake));
+        verdict.problems.push(format!(
+            "lake: {} purchases missing, {} extra rows",
+            verdict.lost_lake, verdict.double_lake
+        ));
     }
     if let Some(first) = mismatched.first() {
-        verdict.problems.push(format!("lake: {} rows differ from OLTP, e.g. {first}", mismatched.len()));
+        verdict.problems.push(format!(
+            "lake: {} rows differ from OLTP, e.g. {first}",
+            mismatched.len()
+        ));
     }
 }

@@ -60,12 +60,23 @@ impl Command {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         match self {
             Command::Migrate(args) => {
-                let mut oltp = pool::connect_waiting(&args.oltp.database_url, "DATABASE_URL", args.oltp.db_wait()).await?;
+                let mut oltp = pool::connect_waiting(
+                    &args.oltp.database_url,
+                    "DATABASE_URL",
+                    args.oltp.db_wait(),
+                )
+                .await?;
                 let applied = migrate::oltp(&mut oltp).await?;
-                let mut analytics = pool::connect_waiting(&args.analytics.analytics_database_url, "ANALYTICS_DATABASE_URL",
-                    args.analytics.analytics_db_wait()).await?;
+                let mut analytics = pool::connect_waiting(
+                    &args.analytics.analytics_database_url,
+                    "ANALYTICS_DATABASE_URL",
+                    args.analytics.analytics_db_wait(),
+                )
+                .await?;
                 let applied_analytics = migrate::analytics(&mut analytics).await?;
-                println!("migrated: {applied} new OLTP migration(s), {applied_analytics} new analytics migration(s)");
+                println!(
+                    "migrated: {applied} new OLTP migration(s), {applied_analytics} new analytics migration(s)"
+                );
                 Ok(ExitCode::SUCCESS)
             }
             Command::Load(args) => supermarket_loader::run(args).await,
@@ -73,10 +84,16 @@ impl Command {
                 let shutdown = supermarket_http::shutdown::on_signal();
                 match service {
                     Serve::Products(config) => supermarket_products::run(config, shutdown).await?,
-                    Serve::Purchases(config) => supermarket_purchases::run(config, shutdown).await?,
+                    Serve::Purchases(config) => {
+                        supermarket_purchases::run(config, shutdown).await?
+                    }
                     Serve::Relay(config) => supermarket_relay::run(config, shutdown).await?,
-                    Serve::AnalyticsConsumer(config) => supermarket_analytics::consumer::run(config, shutdown).await?,
-                    Serve::AnalyticsApi(config) => supermarket_analytics::api::run(config, shutdown).await?,
+                    Serve::AnalyticsConsumer(config) => {
+                        supermarket_analytics::consumer::run(config, shutdown).await?
+                    }
+                    Serve::AnalyticsApi(config) => {
+                        supermarket_analytics::api::run(config, shutdown).await?
+                    }
                 }
                 Ok(ExitCode::SUCCESS)
             }

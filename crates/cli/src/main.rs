@@ -10,7 +10,11 @@ mod commands;
 mod up;
 
 #[derive(Parser, Debug)]
-#[command(name = "supermarket", version, about = "Supermarket sales platform: checkout, event pipeline and analytics")]
+#[command(
+    name = "supermarket",
+    version,
+    about = "Supermarket sales platform: checkout, event pipeline and analytics"
+)]
 struct Cli {
     #[command(subcommand)]
     command: commands::Command,
@@ -19,7 +23,10 @@ struct Cli {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     supermarket_http::telemetry::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

@@ -24,8 +24,13 @@ pub struct UpArgs {
     /// Administrative URL of the local PostgreSQL server, used to create the
     /// two databases (ignored for a database whose URL is given by
     /// DATABASE_URL / ANALYTICS_DATABASE_URL).
-    #[arg(long = "postgres-url", env = "UP_POSTGRES_URL", value_name = "UP_POSTGRES_URL",
-          default_value = "postgres://postgres@127.0.0.1:5432/postgres", hide_env_values = true)]
+    #[arg(
+        long = "postgres-url",
+        env = "UP_POSTGRES_URL",
+        value_name = "UP_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres",
+        hide_env_values = true
+    )]
     postgres_url: String,
     /// Name of the OLTP database created on that server.
     #[arg(long = "oltp-database", default_value = "supermarket", value_parser = database_name)]
@@ -34,25 +39,50 @@ pub struct UpArgs {
     #[arg(long = "analytics-database", default_value = "supermarket_analytics", value_parser = database_name)]
     analytics_database: String,
     /// NATS server with JetStream; a local nats-server is started when none answers.
-    #[arg(long = "nats-url", env = "NATS_URL", value_name = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    #[arg(
+        long = "nats-url",
+        env = "NATS_URL",
+        value_name = "NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
     nats_url: String,
     /// Address the services listen on (ports 8000–8004 as in `supermarket serve`).
-    #[arg(long = "host", env = "UP_HOST", value_name = "UP_HOST", default_value = "127.0.0.1")]
+    #[arg(
+        long = "host",
+        env = "UP_HOST",
+        value_name = "UP_HOST",
+        default_value = "127.0.0.1"
+    )]
     host: std::net::IpAddr,
     /// Folder of products_list.csv, purchases.csv and supermarkets.csv.
     #[arg(long = "data-dir", value_name = "PATH", default_value = "data")]
     data_dir: PathBuf,
     /// Folder for the generated credentials, the NATS store and the data lake (git-ignored).
-    #[arg(long = "run-dir", env = "UP_RUN_DIR", value_name = "UP_RUN_DIR", default_value = ".run")]
+    #[arg(
+        long = "run-dir",
+        env = "UP_RUN_DIR",
+        value_name = "UP_RUN_DIR",
+        default_value = ".run"
+    )]
     run_dir: PathBuf,
     /// Do not load the CSV files.
     #[arg(long)]
     skip_load: bool,
     /// Plain-HTTP port of the local nginx edge (pages and APIs on one origin).
-    #[arg(long = "edge-port", env = "UP_EDGE_PORT", value_name = "UP_EDGE_PORT", default_value_t = 8080)]
+    #[arg(
+        long = "edge-port",
+        env = "UP_EDGE_PORT",
+        value_name = "UP_EDGE_PORT",
+        default_value_t = 8080
+    )]
     edge_port: u16,
     /// HTTPS port of the local nginx edge (self-signed certificate in the run folder).
-    #[arg(long = "edge-tls-port", env = "UP_EDGE_TLS_PORT", value_name = "UP_EDGE_TLS_PORT", default_value_t = 8443)]
+    #[arg(
+        long = "edge-tls-port",
+        env = "UP_EDGE_TLS_PORT",
+        value_name = "UP_EDGE_TLS_PORT",
+        default_value_t = 8443
+    )]
     edge_tls_port: u16,
     /// Do not start the nginx edge.
     #[arg(long)]
@@ -60,8 +90,16 @@ pub struct UpArgs {
 }
 
 fn database_name(text: &str) -> Result<String, String> {
-    let ok = !text.is_empty() && text.len() < 64 && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if ok { Ok(text.to_owned()) } else { Err(format!("`{text}`: use lower-case letters, digits and _")) }
+    let ok = !text.is_empty()
+        && text.len() < 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("`{text}`: use lower-case letters, digits and _"))
+    }
 }
 
 /// The services, their listening-address variable and port.
@@ -74,7 +112,8 @@ const SERVICES: [(&str, &str, u16); 5] = [
 ];
 
 pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(&args.run_dir).with_context(|| format!("cannot create {} (UP_RUN_DIR)", args.run_dir.display()))?;
+    std::fs::create_dir_all(&args.run_dir)
+        .with_context(|| format!("cannot create {} (UP_RUN_DIR)", args.run_dir.display()))?;
 
     // --- PostgreSQL and the two databases ---------------------------------
     let explicit_oltp = non_empty_env("DATABASE_URL");
@@ -82,19 +121,28 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     let admin_needed = explicit_oltp.is_none() || explicit_analytics.is_none();
     let oltp_url = match explicit_oltp {
         Some(url) => url,
-        None => with_database(&args.postgres_url, &args.oltp_database).context("UP_POSTGRES_URL")?,
+        None => {
+            with_database(&args.postgres_url, &args.oltp_database).context("UP_POSTGRES_URL")?
+        }
     };
     let analytics_url = match explicit_analytics {
         Some(url) => url,
-        None => with_database(&args.postgres_url, &args.analytics_database).context("UP_POSTGRES_URL")?,
+        None => with_database(&args.postgres_url, &args.analytics_database)
+            .context("UP_POSTGRES_URL")?,
     };
     if admin_needed {
         ensure_postgres(&args.postgres_url).await?;
         let admin = pool::connect(&args.postgres_url, "UP_POSTGRES_URL").await?;
         for name in [&args.oltp_database, &args.analytics_database] {
-            let exists = admin.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[name]).await?.is_some();
+            let exists = admin
+                .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[name])
+                .await?
+                .is_some();
             if !exists {
-                admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await.with_context(|| format!("CREATE DATABASE {name}"))?;
+                admin
+                    .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .with_context(|| format!("CREATE DATABASE {name}"))?;
                 println!("created database {name}");
             }
         }
@@ -103,7 +151,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     let mut analytics = pool::connect(&analytics_url, "ANALYTICS_DATABASE_URL").await?;
     let applied = migrate::oltp(&mut oltp).await?;
     let applied_analytics = migrate::analytics(&mut analytics).await?;
-    println!("migrated: {applied} new OLTP migration(s), {applied_analytics} new analytics migration(s)");
+    println!(
+        "migrated: {applied} new OLTP migration(s), {applied_analytics} new analytics migration(s)"
+    );
     drop((oltp, analytics));
 
     // --- NATS -------------------------------------------------------------
@@ -131,21 +181,38 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     let mut addresses = Vec::new();
     for (_, variable, port) in SERVICES {
         let addr = match non_empty_env(variable) {
-            Some(text) => text.parse::<SocketAddr>().with_context(|| format!("{variable} `{text}` is not an address like 127.0.0.1:8000"))?,
+            Some(text) => text.parse::<SocketAddr>().with_context(|| {
+                format!("{variable} `{text}` is not an address like 127.0.0.1:8000")
+            })?,
             None => SocketAddr::new(args.host, port),
         };
         shared.push((variable, addr.to_string()));
-        addresses.push(if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr });
+        addresses.push(if addr.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        });
     }
 
     // --- data ----------------------------------------------------------------
     if !args.skip_load {
         let file = |name: &str| args.data_dir.join(name).display().to_string();
-        let extra = ["--products", &file("products_list.csv"), "--purchases", &file("purchases.csv"), "--branches", &file("supermarkets.csv"), "--no-progress"];
+        let extra = [
+            "--products",
+            &file("products_list.csv"),
+            "--purchases",
+            &file("purchases.csv"),
+            "--branches",
+            &file("supermarkets.csv"),
+            "--no-progress",
+        ];
         let load: supermarket_loader::LoadArgs = settings("load", &shared, &extra)?;
         let code = supermarket_loader::run(load).await?;
         if code != ExitCode::SUCCESS {
-            bail!("loading the CSV files of {} failed (see above); fix them or pass --skip-load", args.data_dir.display());
+            bail!(
+                "loading the CSV files of {} failed (see above); fix them or pass --skip-load",
+                args.data_dir.display()
+            );
         }
     }
 
@@ -153,22 +220,43 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     let shutdown = supermarket_http::shutdown::on_signal();
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
     let purchases: supermarket_purchases::Config = settings("purchases", &shared, &[])?;
-    let analytics_api: supermarket_analytics::api::Config = settings("analytics-api", &shared, &[])?;
+    let analytics_api: supermarket_analytics::api::Config =
+        settings("analytics-api", &shared, &[])?;
     let products: supermarket_products::Config = settings("products", &shared, &[])?;
     let relay: supermarket_relay::Config = settings("relay", &shared, &[])?;
-    let consumer: supermarket_analytics::consumer::Config = settings("analytics-consumer", &shared, &[])?;
+    let consumer: supermarket_analytics::consumer::Config =
+        settings("analytics-consumer", &shared, &[])?;
     let token = shutdown.clone();
-    tasks.spawn(async move { ("purchases", supermarket_purchases::run(purchases, token).await) });
+    tasks.spawn(async move {
+        (
+            "purchases",
+            supermarket_purchases::run(purchases, token).await,
+        )
+    });
     let token = shutdown.clone();
-    tasks.spawn(async move { ("analytics-api", supermarket_analytics::api::run(analytics_api, token).await) });
+    tasks.spawn(async move {
+        (
+            "analytics-api",
+            supermarket_analytics::api::run(analytics_api, token).await,
+        )
+    });
     let token = shutdown.clone();
     tasks.spawn(async move { ("products", supermarket_products::run(products, token).await) });
     let token = shutdown.clone();
     tasks.spawn(async move { ("relay", supermarket_relay::run(relay, token).await) });
     let token = shutdown.clone();
-    tasks.spawn(async move { ("analytics-consumer", supermarket_analytics::consumer::run(consumer, token).await) });
+    tasks.spawn(async move {
+        (
+            "analytics-consumer",
+            supermarket_analytics::consumer::run(consumer, token).await,
+        )
+    });
 
-    let edge = if args.no_edge { None } else { start_edge(&args, &addresses).await };
+    let edge = if args.no_edge {
+        None
+    } else {
+        start_edge(&args, &addresses).await
+    };
 
     let announce = {
         let shutdown = shutdown.clone();
@@ -178,7 +266,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         let credentials_file = args.run_dir.join("credentials");
         tokio::spawn(async move {
             if wait_for_ports(&addresses, Duration::from_secs(30), &shutdown).await {
-                print_banner(&addresses, edge_ports, credentials.as_ref(), &credentials_file);
+                print_banner(
+                    &addresses,
+                    edge_ports,
+                    credentials.as_ref(),
+                    &credentials_file,
+                );
             }
         })
     };
@@ -212,18 +305,28 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         nats.stop().await;
     }
     println!("stopped");
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 /// Parses a service's settings as `supermarket serve …` would, with the
 /// values of `shared` given as the flags that read those environment
 /// variables (so only the settings a service has are passed to it), plus
 /// `extra` arguments. Other settings still come from the environment.
-fn settings<T: Args + FromArgMatches>(service: &str, shared: &[(&str, String)], extra: &[&str]) -> anyhow::Result<T> {
+fn settings<T: Args + FromArgMatches>(
+    service: &str,
+    shared: &[(&str, String)],
+    extra: &[&str],
+) -> anyhow::Result<T> {
     #[derive(Parser)]
     #[command(name = "supermarket up")]
     struct Wrapper<T: Args + FromArgMatches> {
@@ -233,13 +336,17 @@ fn settings<T: Args + FromArgMatches>(service: &str, shared: &[(&str, String)], 
     let command = Wrapper::<T>::command();
     let mut argv = vec!["supermarket-up".to_owned()];
     for (variable, value) in shared {
-        let flag = command.get_arguments().find(|arg| arg.get_env().is_some_and(|env| env == *variable)).and_then(|arg| arg.get_long());
+        let flag = command
+            .get_arguments()
+            .find(|arg| arg.get_env().is_some_and(|env| env == *variable))
+            .and_then(|arg| arg.get_long());
         if let Some(long) = flag {
             argv.push(format!("--{long}={value}"));
         }
     }
     argv.extend(extra.iter().map(|s| (*s).to_owned()));
-    let parsed = Wrapper::<T>::try_parse_from(argv).map_err(|error| anyhow::anyhow!("settings of {service}: {}", error.render()))?;
+    let parsed = Wrapper::<T>::try_parse_from(argv)
+        .map_err(|error| anyhow::anyhow!("settings of {service}: {}", error.render()))?;
     Ok(parsed.inner)
 }
 
@@ -257,10 +364,16 @@ async fn ensure_postgres(admin_url: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     let Some(ctl) = find_program("pg_ctlcluster") else {
-        bail!("PostgreSQL does not answer at UP_POSTGRES_URL and is not installed: install Debian's `postgresql` package \
-               (sudo apt-get install postgresql), or set UP_POSTGRES_URL to a server that runs");
+        bail!(
+            "PostgreSQL does not answer at UP_POSTGRES_URL and is not installed: install Debian's `postgresql` package \
+               (sudo apt-get install postgresql), or set UP_POSTGRES_URL to a server that runs"
+        );
     };
-    let clusters = tokio::process::Command::new("pg_lsclusters").arg("--no-header").output().await.context("pg_lsclusters")?;
+    let clusters = tokio::process::Command::new("pg_lsclusters")
+        .arg("--no-header")
+        .output()
+        .await
+        .context("pg_lsclusters")?;
     let listing = String::from_utf8_lossy(&clusters.stdout).into_owned();
     let mut started = false;
     for line in listing.lines() {
@@ -275,21 +388,31 @@ async fn ensure_postgres(admin_url: &str) -> anyhow::Result<()> {
                 .await
                 .context("pg_ctlcluster")?;
             if !status.success() {
-                bail!("`pg_ctlcluster {version} {cluster} start` failed: start PostgreSQL yourself (as root) and re-run");
+                bail!(
+                    "`pg_ctlcluster {version} {cluster} start` failed: start PostgreSQL yourself (as root) and re-run"
+                );
             }
             started = true;
         }
     }
     if listing.trim().is_empty() {
-        bail!("PostgreSQL is installed but has no cluster: create one with `sudo pg_createcluster <version> main --start`");
+        bail!(
+            "PostgreSQL is installed but has no cluster: create one with `sudo pg_createcluster <version> main --start`"
+        );
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         match pool::connect(admin_url, "UP_POSTGRES_URL").await {
             Ok(_) => return Ok(()),
             Err(error) if Instant::now() > deadline => {
-                let hint = if started { "it was started but does not accept this URL" } else { "every cluster is up but none answers this URL" };
-                return Err(error.context(format!("PostgreSQL: {hint}; check UP_POSTGRES_URL (user, password, port)")));
+                let hint = if started {
+                    "it was started but does not accept this URL"
+                } else {
+                    "every cluster is up but none answers this URL"
+                };
+                return Err(error.context(format!(
+                    "PostgreSQL: {hint}; check UP_POSTGRES_URL (user, password, port)"
+                )));
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
         }
@@ -304,8 +427,14 @@ struct ChildServer {
 impl ChildServer {
     async fn stop(mut self) {
         if let Some(pid) = self.child.id() {
-            let _ = tokio::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
-            if tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await.is_ok() {
+            let _ = tokio::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .await;
+            if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
+                .await
+                .is_ok()
+            {
                 return;
             }
         }
@@ -315,8 +444,15 @@ impl ChildServer {
 
 fn nats_address(url: &str) -> anyhow::Result<SocketAddr> {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let host_port = rest.rsplit_once('@').map_or(rest, |(_, hp)| hp).trim_end_matches('/');
-    let host_port = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:4222") };
+    let host_port = rest
+        .rsplit_once('@')
+        .map_or(rest, |(_, hp)| hp)
+        .trim_end_matches('/');
+    let host_port = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:4222")
+    };
     host_port
         .to_socket_addrs()
         .ok()
@@ -333,15 +469,28 @@ async fn ensure_nats(url: &str, run_dir: &Path) -> anyhow::Result<Option<ChildSe
         bail!("NATS does not answer at NATS_URL ({addr}), which is not on this machine");
     }
     let Some(program) = find_program("nats-server") else {
-        bail!("NATS does not answer at {addr} and nats-server is not installed: install Debian's `nats-server` package \
-               (sudo apt-get install nats-server)");
+        bail!(
+            "NATS does not answer at {addr} and nats-server is not installed: install Debian's `nats-server` package \
+               (sudo apt-get install nats-server)"
+        );
     };
     let store = run_dir.join("nats");
     std::fs::create_dir_all(&store)?;
     let log = std::fs::File::create(run_dir.join("nats-server.log"))?;
-    println!("starting nats-server with JetStream on {addr} (store {}, log {})", store.display(), run_dir.join("nats-server.log").display());
+    println!(
+        "starting nats-server with JetStream on {addr} (store {}, log {})",
+        store.display(),
+        run_dir.join("nats-server.log").display()
+    );
     let child = tokio::process::Command::new(program)
-        .args(["-a", &addr.ip().to_string(), "-p", &addr.port().to_string(), "-js", "-sd"])
+        .args([
+            "-a",
+            &addr.ip().to_string(),
+            "-p",
+            &addr.port().to_string(),
+            "-js",
+            "-sd",
+        ])
         .arg(&store)
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -355,7 +504,10 @@ async fn ensure_nats(url: &str, run_dir: &Path) -> anyhow::Result<Option<ChildSe
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    bail!("nats-server did not start listening on {addr}: see {}", run_dir.join("nats-server.log").display())
+    bail!(
+        "nats-server did not start listening on {addr}: see {}",
+        run_dir.join("nats-server.log").display()
+    )
 }
 
 /// `(owner, cashier)` tokens: from the environment, else `RUN_DIR/credentials`,
@@ -370,15 +522,21 @@ fn credentials(run_dir: &Path) -> anyhow::Result<Option<(String, String)>> {
     if let Ok(text) = std::fs::read_to_string(&file) {
         for line in text.lines() {
             match line.split_once('=') {
-                Some(("OWNER_TOKEN", value)) if owner.is_none() => owner = Some(value.trim().to_owned()),
-                Some(("CASHIER_TOKEN", value)) if cashier.is_none() => cashier = Some(value.trim().to_owned()),
+                Some(("OWNER_TOKEN", value)) if owner.is_none() => {
+                    owner = Some(value.trim().to_owned())
+                }
+                Some(("CASHIER_TOKEN", value)) if cashier.is_none() => {
+                    cashier = Some(value.trim().to_owned())
+                }
                 _ => {}
             }
         }
     }
     let owner = owner.unwrap_or_else(random_token);
     let cashier = cashier.unwrap_or_else(random_token);
-    let text = format!("# Generated by `supermarket up`; keep private.\nOWNER_TOKEN={owner}\nCASHIER_TOKEN={cashier}\n");
+    let text = format!(
+        "# Generated by `supermarket up`; keep private.\nOWNER_TOKEN={owner}\nCASHIER_TOKEN={cashier}\n"
+    );
     write_private(&file, &text).with_context(|| format!("cannot write {}", file.display()))?;
     Ok(Some((owner, cashier)))
 }
@@ -399,7 +557,11 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Waits until every address accepts connections; false when cancelled or timed out.
-async fn wait_for_ports(addresses: &[SocketAddr], limit: Duration, shutdown: &CancellationToken) -> bool {
+async fn wait_for_ports(
+    addresses: &[SocketAddr],
+    limit: Duration,
+    shutdown: &CancellationToken,
+) -> bool {
     let deadline = Instant::now() + limit;
     for addr in addresses {
         loop {
@@ -421,12 +583,16 @@ async fn wait_for_ports(addresses: &[SocketAddr], limit: Duration, shutdown: &Ca
 /// served directly (POS on purchases, dashboard on the analytics API).
 async fn start_edge(args: &UpArgs, addresses: &[SocketAddr]) -> Option<ChildServer> {
     let Some(nginx) = find_program("nginx") else {
-        println!("note: nginx is not installed (Debian package `nginx`): no edge; the pages are on the services themselves");
+        println!(
+            "note: nginx is not installed (Debian package `nginx`): no edge; the pages are on the services themselves"
+        );
         return None;
     };
     let render = Path::new("deploy/nginx/render.sh");
     if !render.is_file() {
-        println!("note: deploy/nginx/render.sh not found (run `supermarket up` from the repository root): no edge");
+        println!(
+            "note: deploy/nginx/render.sh not found (run `supermarket up` from the repository root): no edge"
+        );
         return None;
     }
     let local = |i: usize| addresses[i].to_string();
@@ -473,27 +639,52 @@ async fn start_edge(args: &UpArgs, addresses: &[SocketAddr]) -> Option<ChildServ
     }
 }
 
-fn print_banner(addresses: &[SocketAddr], edge: Option<(u16, u16)>, credentials: Option<&(String, String)>, file: &Path) {
+fn print_banner(
+    addresses: &[SocketAddr],
+    edge: Option<(u16, u16)>,
+    credentials: Option<&(String, String)>,
+    file: &Path,
+) {
     let url = |i: usize| format!("http://{}:{}", addresses[i].ip(), addresses[i].port());
     println!();
     println!("Supermarket is up.");
     if let Some((plain, tls)) = edge {
-        println!("  POS (cashier)       http://127.0.0.1:{plain}/pos      (or https://127.0.0.1:{tls}/pos, self-signed)");
+        println!(
+            "  POS (cashier)       http://127.0.0.1:{plain}/pos      (or https://127.0.0.1:{tls}/pos, self-signed)"
+        );
         println!("  Dashboard (owner)   http://127.0.0.1:{plain}/dashboard");
         println!("  Edge (nginx)        every API below on http://127.0.0.1:{plain} too");
     } else {
-        println!("  Pages (no edge)     {}/pos   {}/dashboard", url(0), url(1));
+        println!(
+            "  Pages (no edge)     {}/pos   {}/dashboard",
+            url(0),
+            url(1)
+        );
     }
-    println!("  Purchases API       {}/api/v1/purchases   docs {}/docs", url(0), url(0));
-    println!("  Analytics API       {}/unique-customers   {}/api/v1/analytics/kpis", url(1), url(1));
+    println!(
+        "  Purchases API       {}/api/v1/purchases   docs {}/docs",
+        url(0),
+        url(0)
+    );
+    println!(
+        "  Analytics API       {}/unique-customers   {}/api/v1/analytics/kpis",
+        url(1),
+        url(1)
+    );
     println!("  Products API        {}/api/v1/products", url(2));
-    println!("  Relay, consumer     {}/metrics   {}/metrics", url(3), url(4));
+    println!(
+        "  Relay, consumer     {}/metrics   {}/metrics",
+        url(3),
+        url(4)
+    );
     match credentials {
         Some((owner, cashier)) => {
             println!("Credentials (also in {}):", file.display());
             println!("  OWNER_TOKEN={owner}");
             println!("  CASHIER_TOKEN={cashier}");
-            println!("  API: Authorization: Bearer <token>; pages: sign in at /login with the token.");
+            println!(
+                "  API: Authorization: Bearer <token>; pages: sign in at /login with the token."
+            );
         }
         None => println!("Access control is OFF (AUTH_MODE=open)."),
     }
@@ -506,14 +697,26 @@ mod tests {
 
     #[test]
     fn the_nats_address_is_read_from_its_url() {
-        assert_eq!(nats_address("nats://127.0.0.1:4222").unwrap(), SocketAddr::from(([127, 0, 0, 1], 4222)));
-        assert_eq!(nats_address("nats://user:pw@127.0.0.1:5222").unwrap().port(), 5222);
+        assert_eq!(
+            nats_address("nats://127.0.0.1:4222").unwrap(),
+            SocketAddr::from(([127, 0, 0, 1], 4222))
+        );
+        assert_eq!(
+            nats_address("nats://user:pw@127.0.0.1:5222")
+                .unwrap()
+                .port(),
+            5222
+        );
         assert_eq!(nats_address("127.0.0.1").unwrap().port(), 4222);
     }
 
     #[test]
     fn settings_are_passed_only_to_services_that_have_them() {
-        let shared = [("PRODUCTS_ADDR", "127.0.0.1:9999".to_owned()), ("NOT_A_SETTING", "x".to_owned()), ("DATABASE_URL", "postgres://x@h/db".to_owned())];
+        let shared = [
+            ("PRODUCTS_ADDR", "127.0.0.1:9999".to_owned()),
+            ("NOT_A_SETTING", "x".to_owned()),
+            ("DATABASE_URL", "postgres://x@h/db".to_owned()),
+        ];
         let config: supermarket_products::Config = settings("products", &shared, &[]).unwrap();
         assert_eq!(config.addr, SocketAddr::from(([127, 0, 0, 1], 9999)));
     }

@@ -16,7 +16,10 @@ use supermarket_chaos::Settings;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_round_of_faults_loses_no_purchase_and_counts_none_twice() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut settings = Settings::new(PathBuf::from(env!("CARGO_BIN_EXE_supermarket")), repo.join("data"));
+    let mut settings = Settings::new(
+        PathBuf::from(env!("CARGO_BIN_EXE_supermarket")),
+        repo.join("data"),
+    );
     settings.rounds = 1;
     settings.rate = 50;
     settings.tills = 32;
@@ -27,7 +30,14 @@ async fn one_round_of_faults_loses_no_purchase_and_counts_none_twice() {
     // target). A fault never recovered within `watch` still fails.
     settings.enforce_recovery_target = false;
 
-    let report = supermarket_chaos::run(&settings).await.unwrap_or_else(|error| panic!("the chaos suite could not run: {error:?}"));
+    let report = supermarket_chaos::run(&settings)
+        .await
+        .unwrap_or_else(|error| panic!("the chaos suite could not run: {error:?}"));
     println!("{}", report.render());
-    assert!(report.passed(), "the chaos run failed:\n{}\n{}", report.render(), report.logs.as_deref().unwrap_or(""));
+    assert!(
+        report.passed(),
+        "the chaos run failed:\n{}\n{}",
+        report.render(),
+        report.logs.as_deref().unwrap_or("")
+    );
 }

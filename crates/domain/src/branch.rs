@@ -57,7 +57,9 @@ pub struct Branches {
 
 impl Branches {
     /// Builds the list, checking the ids' shape, unique ids and non-empty names.
-    pub fn new(branches: impl IntoIterator<Item = (String, String)>) -> Result<Branches, BranchError> {
+    pub fn new(
+        branches: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Branches, BranchError> {
         let mut by_id = BTreeMap::new();
         for (id, name) in branches {
             if !is_valid_branch_id(&id) {
@@ -66,7 +68,10 @@ impl Branches {
             if name.trim().is_empty() {
                 return Err(BranchError::EmptyName(id));
             }
-            let branch = Branch { id: BranchId(Arc::from(id.as_str())), name: name.trim().to_owned() };
+            let branch = Branch {
+                id: BranchId(Arc::from(id.as_str())),
+                name: name.trim().to_owned(),
+            };
             if by_id.insert(id.clone().into_boxed_str(), branch).is_some() {
                 return Err(BranchError::Duplicate(id));
             }
@@ -76,7 +81,10 @@ impl Branches {
 
     /// The branch named by `id`, exactly as written (ids are case-sensitive).
     pub fn parse(&self, id: &str) -> Result<&BranchId, BranchError> {
-        self.by_id.get(id).map(|b| &b.id).ok_or_else(|| BranchError::Unknown(id.to_owned()))
+        self.by_id
+            .get(id)
+            .map(|b| &b.id)
+            .ok_or_else(|| BranchError::Unknown(id.to_owned()))
     }
 
     pub fn get(&self, id: &str) -> Option<&Branch> {
@@ -102,7 +110,9 @@ pub const BRANCH_ID_PATTERN: &str = "^[A-Z0-9_-]{1,32}$";
 /// Branch ids are short upper-case codes like `SMKT001`.
 pub fn is_valid_branch_id(id: &str) -> bool {
     (1..=32).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -122,8 +132,14 @@ mod tests {
     fn known_branches_parse_and_others_do_not() {
         let branches = three();
         assert_eq!(branches.parse("SMKT002").unwrap().as_str(), "SMKT002");
-        assert_eq!(branches.parse("SMKT004"), Err(BranchError::Unknown("SMKT004".into())));
-        assert_eq!(branches.parse("smkt001"), Err(BranchError::Unknown("smkt001".into())));
+        assert_eq!(
+            branches.parse("SMKT004"),
+            Err(BranchError::Unknown("SMKT004".into()))
+        );
+        assert_eq!(
+            branches.parse("smkt001"),
+            Err(BranchError::Unknown("smkt001".into()))
+        );
         assert_eq!(branches.len(), 3);
     }
 
@@ -131,7 +147,13 @@ mod tests {
     fn the_list_itself_is_checked() {
         let dup = Branches::new([("A".into(), "x".into()), ("A".into(), "y".into())]);
         assert_eq!(dup.unwrap_err(), BranchError::Duplicate("A".into()));
-        assert!(matches!(Branches::new([("bad id".into(), "x".into())]), Err(BranchError::BadId(_))));
-        assert!(matches!(Branches::new([("A".into(), " ".into())]), Err(BranchError::EmptyName(_))));
+        assert!(matches!(
+            Branches::new([("bad id".into(), "x".into())]),
+            Err(BranchError::BadId(_))
+        ));
+        assert!(matches!(
+            Branches::new([("A".into(), " ".into())]),
+            Err(BranchError::EmptyName(_))
+        ));
     }
 }

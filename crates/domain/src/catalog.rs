@@ -76,7 +76,11 @@ impl Catalog {
             if catalog.by_id.insert(product.id, index).is_some() {
                 return Err(CatalogError::DuplicateId(product.id));
             }
-            if catalog.by_name.insert(product.name.clone(), index).is_some() {
+            if catalog
+                .by_name
+                .insert(product.name.clone(), index)
+                .is_some()
+            {
                 return Err(CatalogError::DuplicateName(product.name));
             }
             catalog.products.push(product);
@@ -157,21 +161,40 @@ mod tests {
         let catalog = sample_catalog();
         assert_eq!(catalog.by_name("toilet paper").unwrap().price.cents(), 450);
         assert_eq!(catalog.by_name(" Toilet Paper ").unwrap().id, ProductId(5));
-        assert_eq!(catalog.resolve(&ProductRef::Id(ProductId(1))).unwrap().name, "milk");
+        assert_eq!(
+            catalog.resolve(&ProductRef::Id(ProductId(1))).unwrap().name,
+            "milk"
+        );
         assert!(catalog.by_name("caviar").is_none());
         assert!(catalog.by_id(ProductId(99)).is_none());
     }
 
     #[test]
     fn rejects_a_broken_catalog() {
-        let product = |id, name: &str, cents| Product { id: ProductId(id), name: name.into(), price: Money::from_cents(cents) };
+        let product = |id, name: &str, cents| Product {
+            id: ProductId(id),
+            name: name.into(),
+            price: Money::from_cents(cents),
+        };
         assert!(matches!(
             Catalog::new([product(1, "milk", 1), product(2, "Milk", 1)]),
             Err(CatalogError::DuplicateName(_))
         ));
-        assert!(matches!(Catalog::new([product(1, "a", 1), product(1, "b", 1)]), Err(CatalogError::DuplicateId(_))));
-        assert!(matches!(Catalog::new([product(1, "a", 0)]), Err(CatalogError::NonPositivePrice(_))));
-        assert!(matches!(Catalog::new([product(1, " ", 5)]), Err(CatalogError::BadName(_))));
-        assert!(matches!(Catalog::new([product(1, "a,b", 5)]), Err(CatalogError::BadName(_))));
+        assert!(matches!(
+            Catalog::new([product(1, "a", 1), product(1, "b", 1)]),
+            Err(CatalogError::DuplicateId(_))
+        ));
+        assert!(matches!(
+            Catalog::new([product(1, "a", 0)]),
+            Err(CatalogError::NonPositivePrice(_))
+        ));
+        assert!(matches!(
+            Catalog::new([product(1, " ", 5)]),
+            Err(CatalogError::BadName(_))
+        ));
+        assert!(matches!(
+            Catalog::new([product(1, "a,b", 5)]),
+            Err(CatalogError::BadName(_))
+        ));
     }
 }

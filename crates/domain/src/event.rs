@@ -70,7 +70,13 @@ impl From<&Purchase> for PurchaseCreated {
                 unit_price_cents: item.unit_price.cents(),
             })
             .collect();
-        PurchaseCreated::new(purchase.id().0, purchase.branch().as_str(), purchase.customer().0, purchase.purchased_at(), items)
+        PurchaseCreated::new(
+            purchase.id().0,
+            purchase.branch().as_str(),
+            purchase.customer().0,
+            purchase.purchased_at(),
+            items,
+        )
     }
 }
 
@@ -82,8 +88,16 @@ mod tests {
     fn an_event_is_keyed_by_its_purchase_and_totals_its_items() {
         let purchase_id = Uuid::now_v7();
         let items = vec![
-            EventItem { product_id: 1, product_name: "milk".into(), unit_price_cents: 150 },
-            EventItem { product_id: 3, product_name: "eggs".into(), unit_price_cents: 300 },
+            EventItem {
+                product_id: 1,
+                product_name: "milk".into(),
+                unit_price_cents: 150,
+            },
+            EventItem {
+                product_id: 3,
+                product_name: "eggs".into(),
+                unit_price_cents: 300,
+            },
         ];
         let event = PurchaseCreated::new(purchase_id, "SMKT001", Uuid::new_v4(), Utc::now(), items);
         assert_eq!(event.event_id, purchase_id);

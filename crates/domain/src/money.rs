@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// Parsed from decimal text such as `"1.5"`, `"2"` or `"10.25"` and displayed
 /// with two decimals (`"1.50"`). Arithmetic never goes through floating point.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Money(i64);
 
@@ -112,15 +114,23 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_exact_amount() {
-        for bad in ["", ".", "1.", ".5", "1.555", "-1", "1,5", "abc", "1e3", " 1", "1.5 ", "+1"] {
+        for bad in [
+            "", ".", "1.", ".5", "1.555", "-1", "1,5", "abc", "1e3", " 1", "1.5 ", "+1",
+        ] {
             assert!(bad.parse::<Money>().is_err(), "{bad:?} should be rejected");
         }
-        assert!(matches!("9999999999999".parse::<Money>(), Err(MoneyError::TooLarge(_))));
+        assert!(matches!(
+            "9999999999999".parse::<Money>(),
+            Err(MoneyError::TooLarge(_))
+        ));
     }
 
     #[test]
     fn displays_two_decimals_and_sums_exactly() {
-        let total: Money = ["0.1", "0.2"].iter().map(|s| s.parse::<Money>().unwrap()).sum();
+        let total: Money = ["0.1", "0.2"]
+            .iter()
+            .map(|s| s.parse::<Money>().unwrap())
+            .sum();
         assert_eq!(total.to_string(), "0.30");
         assert_eq!(Money::from_cents(450).to_string(), "4.50");
         assert_eq!(Money::from_cents(7).to_string(), "0.07");

@@ -84,7 +84,8 @@ impl CustomerId {
 
 /// What [`CustomerId`]'s `from_str` accepts, as a regular expression for API
 /// documents: the hyphenated UUID form, any case.
-pub const CUSTOMER_ID_PATTERN: &str = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+pub const CUSTOMER_ID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 
 impl FromStr for CustomerId {
     type Err = UuidError;
@@ -94,7 +95,9 @@ impl FromStr for CustomerId {
         if text.len() != 36 {
             return Err(UuidError(text.to_owned()));
         }
-        Uuid::try_parse(text).map(CustomerId).map_err(|_| UuidError(text.to_owned()))
+        Uuid::try_parse(text)
+            .map(CustomerId)
+            .map_err(|_| UuidError(text.to_owned()))
     }
 }
 
@@ -113,7 +116,10 @@ pub struct BasketLine {
 
 impl BasketLine {
     pub fn one(product: ProductRef) -> BasketLine {
-        BasketLine { product, quantity: 1 }
+        BasketLine {
+            product,
+            quantity: 1,
+        }
     }
 }
 
@@ -134,9 +140,13 @@ pub enum PurchaseError {
     EmptyBasket,
     #[error("unknown product `{0}`")]
     UnknownProduct(String),
-    #[error("product `{0}` appears more than once: a purchase holds at most one unit of each product")]
+    #[error(
+        "product `{0}` appears more than once: a purchase holds at most one unit of each product"
+    )]
     RepeatedProduct(String),
-    #[error("product `{product}` has quantity {quantity}: the quantity of every product is exactly 1")]
+    #[error(
+        "product `{product}` has quantity {quantity}: the quantity of every product is exactly 1"
+    )]
     QuantityNotOne { product: String, quantity: i64 },
 }
 
@@ -175,18 +185,32 @@ impl Purchase {
                 .resolve(&line.product)
                 .ok_or_else(|| PurchaseError::UnknownProduct(line.product.to_string()))?;
             if line.quantity != 1 {
-                return Err(PurchaseError::QuantityNotOne { product: product.name.clone(), quantity: line.quantity });
+                return Err(PurchaseError::QuantityNotOne {
+                    product: product.name.clone(),
+                    quantity: line.quantity,
+                });
             }
             if !seen.insert(product.id) {
                 return Err(PurchaseError::RepeatedProduct(product.name.clone()));
             }
-            items.push(LineItem { product_id: product.id, name: product.name.clone(), unit_price: product.price });
+            items.push(LineItem {
+                product_id: product.id,
+                name: product.name.clone(),
+                unit_price: product.price,
+            });
         }
         if items.is_empty() {
             return Err(PurchaseError::EmptyBasket);
         }
         let total = items.iter().map(|item| item.unit_price).sum();
-        Ok(Purchase { id, branch, customer, purchased_at, items, total })
+        Ok(Purchase {
+            id,
+            branch,
+            customer,
+            purchased_at,
+            items,
+            total,
+        })
     }
 
     pub fn id(&self) -> PurchaseId {
@@ -220,11 +244,21 @@ mod tests {
     }
 
     fn names(list: &[&str]) -> Vec<BasketLine> {
-        list.iter().map(|n| BasketLine::one(ProductRef::Name((*n).to_owned()))).collect()
+        list.iter()
+            .map(|n| BasketLine::one(ProductRef::Name((*n).to_owned())))
+            .collect()
     }
 
     fn build(branch: &str, lines: Vec<BasketLine>) -> Result<Purchase, PurchaseError> {
-        Purchase::new(PurchaseId::new_live(), branch, CustomerId::new_random(), Utc::now(), lines, &sample_catalog(), &branches())
+        Purchase::new(
+            PurchaseId::new_live(),
+            branch,
+            CustomerId::new_random(),
+            Utc::now(),
+            lines,
+            &sample_catalog(),
+            &branches(),
+        )
     }
 
     #[test]
@@ -233,33 +267,71 @@ mod tests {
         assert_eq!(purchase.total(), Money::from_cents(450));
         assert_eq!(purchase.items().len(), 2);
         assert_eq!(purchase.items()[0].name, "eggs");
-        let by_id = build("SMKT001", vec![BasketLine::one(ProductRef::Id(ProductId(5)))]).unwrap();
+        let by_id = build(
+            "SMKT001",
+            vec![BasketLine::one(ProductRef::Id(ProductId(5)))],
+        )
+        .unwrap();
         assert_eq!(by_id.items()[0].name, "toilet paper");
     }
 
     #[test]
     fn every_rule_is_enforced() {
-        assert_eq!(build("SMKT001", vec![]).unwrap_err(), PurchaseError::EmptyBasket);
+        assert_eq!(
+            build("SMKT001", vec![]).unwrap_err(),
+            PurchaseError::EmptyBasket
+        );
         assert_eq!(
             build("SMKT009", names(&["milk"])).unwrap_err(),
             PurchaseError::UnknownBranch(BranchError::Unknown("SMKT009".into()))
         );
-        assert_eq!(build("SMKT001", names(&["milk", "caviar"])).unwrap_err(), PurchaseError::UnknownProduct("caviar".into()));
-        assert_eq!(build("SMKT001", names(&["milk", "Milk"])).unwrap_err(), PurchaseError::RepeatedProduct("milk".into()));
-        let two_milks = vec![BasketLine { product: ProductRef::Name("milk".into()), quantity: 2 }];
+        assert_eq!(
+            build("SMKT001", names(&["milk", "caviar"])).unwrap_err(),
+            PurchaseError::UnknownProduct("caviar".into())
+        );
+        assert_eq!(
+            build("SMKT001", names(&["milk", "Milk"])).unwrap_err(),
+            PurchaseError::RepeatedProduct("milk".into())
+        );
+        let two_milks = vec![BasketLine {
+            product: ProductRef::Name("milk".into()),
+            quantity: 2,
+        }];
         assert_eq!(
             build("SMKT001", two_milks).unwrap_err(),
-            PurchaseError::QuantityNotOne { product: "milk".into(), quantity: 2 }
+            PurchaseError::QuantityNotOne {
+                product: "milk".into(),
+                quantity: 2
+            }
         );
-        let by_name_and_id = vec![BasketLine::one(ProductRef::Name("milk".into())), BasketLine::one(ProductRef::Id(ProductId(1)))];
-        assert_eq!(build("SMKT001", by_name_and_id).unwrap_err(), PurchaseError::RepeatedProduct("milk".into()));
+        let by_name_and_id = vec![
+            BasketLine::one(ProductRef::Name("milk".into())),
+            BasketLine::one(ProductRef::Id(ProductId(1))),
+        ];
+        assert_eq!(
+            build("SMKT001", by_name_and_id).unwrap_err(),
+            PurchaseError::RepeatedProduct("milk".into())
+        );
     }
 
     #[test]
     fn customer_ids_must_be_hyphenated_uuids() {
-        assert!("01e1e159-8045-43c2-88dd-5682b18bd680".parse::<CustomerId>().is_ok());
-        assert!("01E1E159-8045-43C2-88DD-5682B18BD680".parse::<CustomerId>().is_ok());
-        for bad in ["", "not-a-uuid", "01e1e15980454c2288dd5682b18bd680", "01e1e159-8045-43c2-88dd-5682b18bd68z"] {
+        assert!(
+            "01e1e159-8045-43c2-88dd-5682b18bd680"
+                .parse::<CustomerId>()
+                .is_ok()
+        );
+        assert!(
+            "01E1E159-8045-43C2-88DD-5682B18BD680"
+                .parse::<CustomerId>()
+                .is_ok()
+        );
+        for bad in [
+            "",
+            "not-a-uuid",
+            "01e1e15980454c2288dd5682b18bd680",
+            "01e1e159-8045-43c2-88dd-5682b18bd68z",
+        ] {
             assert!(bad.parse::<CustomerId>().is_err(), "{bad:?}");
         }
     }
@@ -268,12 +340,19 @@ mod tests {
     fn historical_ids_are_stable_time_ordered_and_ignore_item_order() {
         let branch = BranchId::new_unchecked("SMKT001");
         let customer: CustomerId = "01e1e159-8045-43c2-88dd-5682b18bd680".parse().unwrap();
-        let at = DateTime::parse_from_rfc3339("2025-05-26T19:51:00.539354Z").unwrap().to_utc();
+        let at = DateTime::parse_from_rfc3339("2025-05-26T19:51:00.539354Z")
+            .unwrap()
+            .to_utc();
         let a = PurchaseId::historical(&branch, customer, at, &["eggs", "milk"]);
         let b = PurchaseId::historical(&branch, customer, at, &["milk", "eggs"]);
         assert_eq!(a, b);
         assert_eq!(a.0.get_version_num(), 8);
-        let later = PurchaseId::historical(&branch, customer, at + chrono::Duration::seconds(1), &["eggs", "milk"]);
+        let later = PurchaseId::historical(
+            &branch,
+            customer,
+            at + chrono::Duration::seconds(1),
+            &["eggs", "milk"],
+        );
         assert!(later > a, "ids grow with time");
         let other = PurchaseId::historical(&branch, customer, at, &["eggs"]);
         assert_ne!(a, other);

@@ -13,13 +13,22 @@ pub struct NatsArgs {
     pub nats_url: String,
 
     /// Name of the JetStream stream holding purchase events.
-    #[arg(long = "nats-stream", env = "NATS_STREAM", value_name = "NATS_STREAM", default_value = "PURCHASES")]
+    #[arg(
+        long = "nats-stream",
+        env = "NATS_STREAM",
+        value_name = "NATS_STREAM",
+        default_value = "PURCHASES"
+    )]
     pub stream: String,
 
     /// First token(s) of the event subjects: events are published on
     /// `<prefix>.created.<branch id>`.
-    #[arg(long = "nats-subject-prefix", env = "NATS_SUBJECT_PREFIX", value_name = "NATS_SUBJECT_PREFIX",
-          default_value = "purchases")]
+    #[arg(
+        long = "nats-subject-prefix",
+        env = "NATS_SUBJECT_PREFIX",
+        value_name = "NATS_SUBJECT_PREFIX",
+        default_value = "purchases"
+    )]
     pub subject_prefix: String,
 
     /// Seconds a program waits at start for NATS to answer before giving up
@@ -32,8 +41,17 @@ pub struct NatsArgs {
 
 impl NatsArgs {
     /// Settings for tests and tools: the default start-up wait.
-    pub fn new(nats_url: impl Into<String>, stream: impl Into<String>, subject_prefix: impl Into<String>) -> NatsArgs {
-        NatsArgs { nats_url: nats_url.into(), stream: stream.into(), subject_prefix: subject_prefix.into(), nats_wait_secs: DEFAULT_WAIT_SECS }
+    pub fn new(
+        nats_url: impl Into<String>,
+        stream: impl Into<String>,
+        subject_prefix: impl Into<String>,
+    ) -> NatsArgs {
+        NatsArgs {
+            nats_url: nats_url.into(),
+            stream: stream.into(),
+            subject_prefix: subject_prefix.into(),
+            nats_wait_secs: DEFAULT_WAIT_SECS,
+        }
     }
 
     /// How long to wait at start for NATS to answer (`NATS_WAIT_SECS`).

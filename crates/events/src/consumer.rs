@@ -37,8 +37,10 @@ pub async fn durable_pull_consumer(
         filter_subject: settings.filter_subject.clone(),
         ..Default::default()
     };
-    stream
-        .create_consumer(config)
-        .await
-        .with_context(|| format!("cannot create or update the durable consumer `{}`", settings.name))
+    stream.create_consumer(config).await.with_context(|| {
+        format!(
+            "cannot create or update the durable consumer `{}`",
+            settings.name
+        )
+    })
 }

@@ -15,4 +15,7 @@ pub mod stream;
 
 pub use config::NatsArgs;
 pub use consumer::{DurableSettings, durable_pull_consumer};
-pub use stream::{DUPLICATE_WINDOW, DecodeError, MAX_RECONNECT_DELAY, connect, connect_error_is_permanent, decode, encode, ensure_stream, publish_purchase, reconnect_delay, stream_config};
+pub use stream::{
+    DUPLICATE_WINDOW, DecodeError, MAX_RECONNECT_DELAY, connect, connect_error_is_permanent,
+    decode, encode, ensure_stream, publish_purchase, reconnect_delay, stream_config,
+};

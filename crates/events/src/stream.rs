@@ -46,7 +46,12 @@ pub async fn connect(args: &NatsArgs) -> anyhow::Result<(async_nats::Client, jet
         .reconnect_delay_callback(reconnect_delay)
         .connect(args.nats_url.as_str())
         .await
-        .with_context(|| format!("cannot connect to NATS at NATS_URL ({})", without_credentials(&args.nats_url)))?;
+        .with_context(|| {
+            format!(
+                "cannot connect to NATS at NATS_URL ({})",
+                without_credentials(&args.nats_url)
+            )
+        })?;
     let js = jetstream::new(client.clone());
     Ok((client, js))
 }
@@ -57,7 +62,9 @@ pub async fn connect(args: &NatsArgs) -> anyhow::Result<(async_nats::Client, jet
 fn without_credentials(urls: &str) -> String {
     urls.split(',')
         .map(|url| match (url.find("://"), url.rfind('@')) {
-            (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
+            (Some(scheme), Some(at)) if at > scheme => {
+                format!("{}***{}", &url[..scheme + 3], &url[at..])
+            }
             _ => url.to_owned(),
         })
         .collect::<Vec<_>>()
@@ -70,16 +77,24 @@ fn without_credentials(urls: &str) -> String {
 /// retrying at start.
 pub fn connect_error_is_permanent(error: &anyhow::Error) -> bool {
     use async_nats::ConnectErrorKind as Kind;
-    error.chain().filter_map(|cause| cause.downcast_ref::<async_nats::ConnectError>()).any(|error| {
-        matches!(error.kind(), Kind::ServerParse | Kind::Authentication | Kind::AuthorizationViolation)
-    })
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<async_nats::ConnectError>())
+        .any(|error| {
+            matches!(
+                error.kind(),
+                Kind::ServerParse | Kind::Authentication | Kind::AuthorizationViolation
+            )
+        })
 }
 
 /// The stream configuration this code expects.
 pub fn stream_config(args: &NatsArgs) -> stream::Config {
     stream::Config {
         name: args.stream.clone(),
-        description: Some("purchase.created events, one per purchase (Nats-Msg-Id = purchase id)".to_owned()),
+        description: Some(
+            "purchase.created events, one per purchase (Nats-Msg-Id = purchase id)".to_owned(),
+        ),
         subjects: vec![args.all_subjects()],
         // Events are the replay source of the analytics read models and the
         // data lake: keep them on disk and until limits are set deliberately.
@@ -94,13 +109,24 @@ pub fn stream_config(args: &NatsArgs) -> stream::Config {
 /// Creates the stream if it does not exist, or checks that the existing one
 /// captures our subjects and deduplicates. Safe to call from every process
 /// at start: creation with an identical configuration is idempotent.
-pub async fn ensure_stream(js: &jetstream::Context, args: &NatsArgs) -> anyhow::Result<stream::Stream> {
+pub async fn ensure_stream(
+    js: &jetstream::Context,
+    args: &NatsArgs,
+) -> anyhow::Result<stream::Stream> {
     let wanted = stream_config(args);
     let mut stream = js
         .get_or_create_stream(wanted.clone())
         .await
-        .with_context(|| format!("cannot create or open the JetStream stream `{}` (NATS_STREAM)", args.stream))?;
-    let info = stream.info().await.context("cannot read the stream's configuration")?;
+        .with_context(|| {
+            format!(
+                "cannot create or open the JetStream stream `{}` (NATS_STREAM)",
+                args.stream
+            )
+        })?;
+    let info = stream
+        .info()
+        .await
+        .context("cannot read the stream's configuration")?;
     let subject = args.all_subjects();
     if !info.config.subjects.iter().any(|s| s == &subject) {
         anyhow::bail!(
@@ -120,12 +146,15 @@ pub async fn ensure_stream(js: &jetstream::Context, args: &NatsArgs) -> anyhow::
 
 /// Serialises an event to its wire form (JSON).
 pub fn encode(event: &PurchaseCreated) -> anyhow::Result<Bytes> {
-    Ok(Bytes::from(serde_json::to_vec(event).context("cannot serialise a purchase event")?))
+    Ok(Bytes::from(
+        serde_json::to_vec(event).context("cannot serialise a purchase event")?,
+    ))
 }
 
 /// Parses an event from its wire form, rejecting what analytics cannot apply.
 pub fn decode(payload: &[u8]) -> Result<PurchaseCreated, DecodeError> {
-    let event: PurchaseCreated = serde_json::from_slice(payload).map_err(|e| DecodeError::Json(e.to_string()))?;
+    let event: PurchaseCreated =
+        serde_json::from_slice(payload).map_err(|e| DecodeError::Json(e.to_string()))?;
     if event.event_type != PurchaseCreated::EVENT_TYPE {
         return Err(DecodeError::UnknownType(event.event_type));
     }
@@ -133,7 +162,9 @@ pub fn decode(payload: &[u8]) -> Result<PurchaseCreated, DecodeError> {
         return Err(DecodeError::UnknownVersion(event.schema_version));
     }
     if event.items.is_empty() || event.event_id != event.purchase_id {
-        return Err(DecodeError::Inconsistent("an event needs items and event_id = purchase_id"));
+        return Err(DecodeError::Inconsistent(
+            "an event needs items and event_id = purchase_id",
+        ));
     }
     Ok(event)
 }
@@ -173,7 +204,11 @@ mod tests {
 
     fn event() -> PurchaseCreated {
         let at = chrono::DateTime::from_timestamp(1_746_000_000, 0).expect("a time");
-        let items = vec![EventItem { product_id: 1, product_name: "milk".into(), unit_price_cents: 150 }];
+        let items = vec![EventItem {
+            product_id: 1,
+            product_name: "milk".into(),
+            unit_price_cents: 150,
+        }];
         PurchaseCreated::new(uuid_like(1), "SMKT001", uuid_like(2), at, items)
     }
 
@@ -192,36 +227,63 @@ mod tests {
         assert!(matches!(decode(b"{not json"), Err(DecodeError::Json(_))));
         let mut other = event();
         other.event_type = "purchase.deleted".into();
-        assert!(matches!(decode(&encode(&other).expect("encodes")), Err(DecodeError::UnknownType(_))));
+        assert!(matches!(
+            decode(&encode(&other).expect("encodes")),
+            Err(DecodeError::UnknownType(_))
+        ));
         let mut future = event();
         future.schema_version = 2;
-        assert_eq!(decode(&encode(&future).expect("encodes")), Err(DecodeError::UnknownVersion(2)));
+        assert_eq!(
+            decode(&encode(&future).expect("encodes")),
+            Err(DecodeError::UnknownVersion(2))
+        );
         let mut empty = event();
         empty.items.clear();
-        assert!(matches!(decode(&encode(&empty).expect("encodes")), Err(DecodeError::Inconsistent(_))));
+        assert!(matches!(
+            decode(&encode(&empty).expect("encodes")),
+            Err(DecodeError::Inconsistent(_))
+        ));
     }
 
     #[test]
     fn reconnection_attempts_stay_frequent() {
-        let delays: Vec<u128> = (1..=8).map(|attempt| reconnect_delay(attempt).as_millis()).collect();
+        let delays: Vec<u128> = (1..=8)
+            .map(|attempt| reconnect_delay(attempt).as_millis())
+            .collect();
         assert_eq!(delays, [0, 50, 100, 200, 400, 500, 500, 500]);
         assert_eq!(reconnect_delay(usize::MAX), MAX_RECONNECT_DELAY);
     }
 
     #[test]
     fn credentials_never_reach_a_log_line() {
-        assert_eq!(without_credentials("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
-        assert_eq!(without_credentials("nats://relay:secret@nats:4222"), "nats://***@nats:4222");
-        assert_eq!(without_credentials("nats://u:p@n1:4222,nats://n2:4222"), "nats://***@n1:4222,nats://n2:4222");
+        assert_eq!(
+            without_credentials("nats://127.0.0.1:4222"),
+            "nats://127.0.0.1:4222"
+        );
+        assert_eq!(
+            without_credentials("nats://relay:secret@nats:4222"),
+            "nats://***@nats:4222"
+        );
+        assert_eq!(
+            without_credentials("nats://u:p@n1:4222,nats://n2:4222"),
+            "nats://***@n1:4222,nats://n2:4222"
+        );
     }
 
     #[tokio::test]
     async fn a_malformed_url_is_not_worth_waiting_for_but_a_closed_port_is() {
-        let malformed = connect(&NatsArgs::new("nats://[bad", "S", "p")).await.expect_err("a malformed URL fails");
+        let malformed = connect(&NatsArgs::new("nats://[bad", "S", "p"))
+            .await
+            .expect_err("a malformed URL fails");
         assert!(connect_error_is_permanent(&malformed), "{malformed:#}");
         // A port where nothing listens: what a starting broker looks like.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let refused = connect(&NatsArgs::new(format!("nats://127.0.0.1:{port}"), "S", "p")).await.expect_err("nothing listens");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let refused = connect(&NatsArgs::new(format!("nats://127.0.0.1:{port}"), "S", "p"))
+            .await
+            .expect_err("nothing listens");
         assert!(!connect_error_is_permanent(&refused), "{refused:#}");
     }
 

@@ -46,22 +46,34 @@ impl<T: Serialize> IntoResponse for Json<T> {
 pub fn json_rejection_problem(rejection: &JsonRejection) -> Problem {
     let status = rejection.status();
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
-                .with_detail("send the body as JSON with `Content-Type: application/json`")
-        }
-        JsonRejection::JsonSyntaxError(_) => Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
-            .with_detail(rejection.body_text()),
-        JsonRejection::JsonDataError(_) => {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-body", "The body does not have the expected shape")
+        JsonRejection::MissingJsonContentType(_) => Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+        )
+        .with_detail("send the body as JSON with `Content-Type: application/json`"),
+        JsonRejection::JsonSyntaxError(_) => {
+            Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
                 .with_detail(rejection.body_text())
         }
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => {
-            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body-too-large", "Request body too large")
-                .with_detail("the request body exceeds this endpoint's size limit")
-        }
-        _ => Problem::new(StatusCode::BAD_REQUEST, "unreadable-body", "The request body could not be read")
-            .with_detail(rejection.body_text()),
+        JsonRejection::JsonDataError(_) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-body",
+            "The body does not have the expected shape",
+        )
+        .with_detail(rejection.body_text()),
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request body too large",
+        )
+        .with_detail("the request body exceeds this endpoint's size limit"),
+        _ => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "unreadable-body",
+            "The request body could not be read",
+        )
+        .with_detail(rejection.body_text()),
     }
 }
 
@@ -86,5 +98,10 @@ where
 }
 
 fn path_rejection_problem(rejection: &PathRejection) -> Problem {
-    Problem::new(StatusCode::BAD_REQUEST, "invalid-path-parameter", "Invalid path parameter").with_detail(rejection.body_text())
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid-path-parameter",
+        "Invalid path parameter",
+    )
+    .with_detail(rejection.body_text())
 }

@@ -30,7 +30,10 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
-        Readiness { check: Arc::new(move || Box::pin(check())), timeout: Duration::from_secs(2) }
+        Readiness {
+            check: Arc::new(move || Box::pin(check())),
+            timeout: Duration::from_secs(2),
+        }
     }
 
     /// Ready as soon as the process runs (services without dependencies).
@@ -47,7 +50,10 @@ impl Readiness {
     pub async fn check(&self) -> anyhow::Result<()> {
         match tokio::time::timeout(self.timeout, (self.check)()).await {
             Ok(result) => result,
-            Err(_) => Err(anyhow::anyhow!("readiness check timed out after {:?}", self.timeout)),
+            Err(_) => Err(anyhow::anyhow!(
+                "readiness check timed out after {:?}",
+                self.timeout
+            )),
         }
     }
 }
@@ -62,7 +68,10 @@ where
     S: Clone + Send + Sync + 'static,
 {
     Router::new()
-        .route("/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .route(
+            "/health",
+            get(|| async { axum::Json(json!({"status": "ok"})) }),
+        )
         .route("/ready", get(move || ready(readiness.clone())))
 }
 

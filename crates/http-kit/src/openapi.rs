@@ -8,7 +8,9 @@ use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::schema::{Object, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder, Schema};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder, Schema,
+};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::problem::PROBLEM_JSON;
@@ -24,9 +26,18 @@ where
 }
 
 fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
-    [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.options, &mut item.head, &mut item.patch, &mut item.trace]
-        .into_iter()
-        .flatten()
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// An optional header or query parameter is absent or a string: HTTP has no
@@ -49,7 +60,11 @@ pub fn non_null_parameters(document: &mut OpenApi) {
 
 fn drop_null(object: &mut Object) {
     if let SchemaType::Array(types) = &object.schema_type {
-        let kept: Vec<Type> = types.iter().filter(|t| **t != Type::Null).cloned().collect();
+        let kept: Vec<Type> = types
+            .iter()
+            .filter(|t| **t != Type::Null)
+            .cloned()
+            .collect();
         object.schema_type = match kept.as_slice() {
             [single] => SchemaType::Type(single.clone()),
             _ => SchemaType::Array(kept),
@@ -66,7 +81,12 @@ pub const BEARER_SCHEME: &str = "bearer";
 /// access layer — 401 (no or unknown credentials), 403 (a role that may not,
 /// when `forbidden_possible`) and 429 (too many failed attempts, with
 /// `Retry-After`) — as problem documents.
-pub fn require_bearer(document: &mut OpenApi, role: &str, open_paths: &[&str], forbidden_possible: bool) {
+pub fn require_bearer(
+    document: &mut OpenApi,
+    role: &str,
+    open_paths: &[&str],
+    forbidden_possible: bool,
+) {
     let scheme = HttpBuilder::new()
         .scheme(HttpAuthScheme::Bearer)
         .description(Some(format!(
@@ -74,19 +94,39 @@ pub fn require_bearer(document: &mut OpenApi, role: &str, open_paths: &[&str], f
              A session cookie from /auth/login works too. Unless the service runs with AUTH_MODE=open."
         )))
         .build();
-    let components = document.components.get_or_insert_with(|| ComponentsBuilder::new().build());
-    components.security_schemes.insert(BEARER_SCHEME.to_owned(), RefOr::T(SecurityScheme::Http(scheme)));
-    let problem = || ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+    let components = document
+        .components
+        .get_or_insert_with(|| ComponentsBuilder::new().build());
+    components.security_schemes.insert(
+        BEARER_SCHEME.to_owned(),
+        RefOr::T(SecurityScheme::Http(scheme)),
+    );
+    let problem = || {
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .build()
+    };
     let string = || Object::with_type(Type::String);
     let unauthorized = ResponseBuilder::new()
         .description("No credentials, or a token that matches no role")
-        .header("WWW-Authenticate", HeaderBuilder::new().schema(Some(string())).build())
+        .header(
+            "WWW-Authenticate",
+            HeaderBuilder::new().schema(Some(string())).build(),
+        )
         .content(PROBLEM_JSON, problem())
         .build();
-    let forbidden = ResponseBuilder::new().description(format!("Valid credentials of a role that is not {role}")).content(PROBLEM_JSON, problem()).build();
+    let forbidden = ResponseBuilder::new()
+        .description(format!("Valid credentials of a role that is not {role}"))
+        .content(PROBLEM_JSON, problem())
+        .build();
     let too_many = ResponseBuilder::new()
         .description("Too many failed authentication attempts from this client (see Retry-After)")
-        .header("Retry-After", HeaderBuilder::new().schema(Some(Object::with_type(Type::Integer))).build())
+        .header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(Some(Object::with_type(Type::Integer)))
+                .build(),
+        )
         .content(PROBLEM_JSON, problem())
         .build();
     for (path, item) in document.paths.paths.iter_mut() {
@@ -94,13 +134,22 @@ pub fn require_bearer(document: &mut OpenApi, role: &str, open_paths: &[&str], f
             continue;
         }
         for operation in operations_mut(item) {
-            operation.security = Some(vec![SecurityRequirement::new(BEARER_SCHEME, Vec::<String>::new())]);
+            operation.security = Some(vec![SecurityRequirement::new(
+                BEARER_SCHEME,
+                Vec::<String>::new(),
+            )]);
             let responses = &mut operation.responses.responses;
-            responses.entry("401".to_owned()).or_insert_with(|| RefOr::T(unauthorized.clone()));
+            responses
+                .entry("401".to_owned())
+                .or_insert_with(|| RefOr::T(unauthorized.clone()));
             if forbidden_possible {
-                responses.entry("403".to_owned()).or_insert_with(|| RefOr::T(forbidden.clone()));
+                responses
+                    .entry("403".to_owned())
+                    .or_insert_with(|| RefOr::T(forbidden.clone()));
             }
-            responses.entry("429".to_owned()).or_insert_with(|| RefOr::T(too_many.clone()));
+            responses
+                .entry("429".to_owned())
+                .or_insert_with(|| RefOr::T(too_many.clone()));
         }
     }
 }
@@ -133,13 +182,19 @@ mod tests {
     fn optional_parameters_are_never_null() {
         use utoipa::OpenApi as _;
         let mut document = Doc::openapi();
-        assert_eq!(json_of(&document)["paths"]["/guarded"]["get"]["parameters"][0]["schema"]["type"], json!(["string", "null"]));
+        assert_eq!(
+            json_of(&document)["paths"]["/guarded"]["get"]["parameters"][0]["schema"]["type"],
+            json!(["string", "null"])
+        );
         non_null_parameters(&mut document);
         let doc = json_of(&document);
         let key = &doc["paths"]["/guarded"]["get"]["parameters"][0];
         assert_eq!(key["schema"], json!({"type": "string", "format": "uuid"}));
         assert_eq!(key["required"], false);
-        assert_eq!(doc["paths"]["/open"]["get"]["parameters"][0]["schema"]["type"], "integer");
+        assert_eq!(
+            doc["paths"]["/open"]["get"]["parameters"][0]["schema"]["type"],
+            "integer"
+        );
     }
 
     #[test]
@@ -148,11 +203,18 @@ mod tests {
         let mut document = Doc::openapi();
         require_bearer(&mut document, "owner", &["/open"], true);
         let doc = json_of(&document);
-        assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
         let guarded = &doc["paths"]["/guarded"]["get"];
         assert_eq!(guarded["security"], json!([{"bearer": []}]));
         for status in ["401", "403", "429"] {
-            assert_eq!(guarded["responses"][status]["content"][PROBLEM_JSON]["schema"]["$ref"], "#/components/schemas/Problem", "{status}");
+            assert_eq!(
+                guarded["responses"][status]["content"][PROBLEM_JSON]["schema"]["$ref"],
+                "#/components/schemas/Problem",
+                "{status}"
+            );
         }
         assert!(guarded["responses"]["429"]["headers"]["Retry-After"].is_object());
         let open = &doc["paths"]["/open"]["get"];

@@ -91,14 +91,22 @@ impl Problem {
     }
 
     pub fn internal() -> Problem {
-        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error")
-            .with_detail("the server failed to handle this request; it has been logged")
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+        )
+        .with_detail("the server failed to handle this request; it has been logged")
     }
 
     pub fn unavailable(detail: impl Into<String>, retry_after: Duration) -> Problem {
-        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service temporarily unavailable")
-            .with_detail(detail)
-            .with_retry_after(retry_after)
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service temporarily unavailable",
+        )
+        .with_detail(detail)
+        .with_retry_after(retry_after)
     }
 }
 
@@ -108,7 +116,9 @@ impl IntoResponse for Problem {
             if self.instance.is_none() {
                 self.instance = Some(context.path.clone());
             }
-            self.extensions.entry("request_id").or_insert_with(|| Value::String(context.id.clone()));
+            self.extensions
+                .entry("request_id")
+                .or_insert_with(|| Value::String(context.id.clone()));
         }
         let status = self.status_code();
         let retry_after = self.retry_after;
@@ -117,10 +127,17 @@ impl IntoResponse for Problem {
             // Serializing strings and a JSON map cannot fail; keep a body anyway.
             Err(_) => b"{\"type\":\"/problems/internal\",\"title\":\"Internal server error\",\"status\":500}".to_vec(),
         };
-        let mut response = (status, [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))], body).into_response();
+        let mut response = (
+            status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
+            body,
+        )
+            .into_response();
         if let Some(after) = retry_after {
             let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
         }
         response
     }
@@ -137,13 +154,19 @@ impl IntoResponse for Problem {
 #[derive(Debug)]
 pub enum ApiError {
     Problem(Problem),
-    Unavailable { cause: anyhow::Error, retry_after: Duration },
+    Unavailable {
+        cause: anyhow::Error,
+        retry_after: Duration,
+    },
     Internal(anyhow::Error),
 }
 
 impl ApiError {
     pub fn unavailable(cause: impl Into<anyhow::Error>) -> ApiError {
-        ApiError::Unavailable { cause: cause.into(), retry_after: Duration::from_secs(1) }
+        ApiError::Unavailable {
+            cause: cause.into(),
+            retry_after: Duration::from_secs(1),
+        }
     }
 }
 
@@ -164,9 +187,15 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::Problem(problem) => problem.into_response(),
             ApiError::Unavailable { cause, retry_after } => {
-                tracing::warn!(error = format!("{cause:#}"), "dependency unavailable, answering 503");
-                Problem::unavailable("a dependency of this service is unreachable; retry shortly", retry_after)
-                    .into_response()
+                tracing::warn!(
+                    error = format!("{cause:#}"),
+                    "dependency unavailable, answering 503"
+                );
+                Problem::unavailable(
+                    "a dependency of this service is unreachable; retry shortly",
+                    retry_after,
+                )
+                .into_response()
             }
             ApiError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "request failed");
@@ -182,9 +211,13 @@ mod tests {
 
     #[test]
     fn serializes_the_rfc_members_and_flattens_extensions() {
-        let problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown-product", "Unknown product")
-            .with_detail("unknown product `caviar`")
-            .with_extension("product", "caviar");
+        let problem = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown-product",
+            "Unknown product",
+        )
+        .with_detail("unknown product `caviar`")
+        .with_extension("product", "caviar");
         let json = serde_json::to_value(&problem).unwrap();
         assert_eq!(json["type"], "/problems/unknown-product");
         assert_eq!(json["status"], 422);
@@ -194,10 +227,13 @@ mod tests {
 
     #[tokio::test]
     async fn internal_errors_hide_their_cause() {
-        let response = ApiError::Internal(anyhow::anyhow!("password=hunter2 connection refused")).into_response();
+        let response = ApiError::Internal(anyhow::anyhow!("password=hunter2 connection refused"))
+            .into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
-        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
         let text = String::from_utf8(body.to_vec()).unwrap();
         assert!(!text.contains("hunter2"), "{text}");
     }

@@ -59,10 +59,17 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     // An `error`-level span so its fields appear even when only warnings and
     // errors are logged (a span below the filter level is not recorded).
-    let span = tracing::error_span!("request", request_id = %id, method = %request.method(), path = %path);
+    let span =
+        tracing::error_span!("request", request_id = %id, method = %request.method(), path = %path);
     request.extensions_mut().insert(RequestId(id.clone()));
-    let context = Arc::new(RequestContext { id: id.clone(), path });
-    let mut response = CONTEXT.scope(context, next.run(request)).instrument(span.clone()).await;
+    let context = Arc::new(RequestContext {
+        id: id.clone(),
+        path,
+    });
+    let mut response = CONTEXT
+        .scope(context, next.run(request))
+        .instrument(span.clone())
+        .await;
     let status = response.status().as_u16();
     let latency_us = started.elapsed().as_micros() as u64;
     span.in_scope(|| {

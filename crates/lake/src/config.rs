@@ -9,7 +9,12 @@
 pub struct LakeConfig {
     /// Where the lake lives: `s3://bucket/prefix`, `file:///absolute/path`,
     /// or a plain (relative or absolute) folder path, created if missing.
-    #[arg(long = "lake-url", env = "LAKE_URL", value_name = "LAKE_URL", default_value = "./lake")]
+    #[arg(
+        long = "lake-url",
+        env = "LAKE_URL",
+        value_name = "LAKE_URL",
+        default_value = "./lake"
+    )]
     pub lake_url: String,
 
     /// Longest time, in seconds, an event waits in memory before its file
@@ -27,7 +32,11 @@ pub struct LakeConfig {
     /// Name of the lake's durable JetStream consumer, recreated by the sink
     /// at each start (its progress lives in the analytics database, keyed by
     /// this name): it must differ from ANALYTICS_CONSUMER_NAME.
-    #[arg(long = "lake-consumer-name", env = "LAKE_CONSUMER_NAME", value_name = "LAKE_CONSUMER_NAME",
-          default_value = "lake")]
+    #[arg(
+        long = "lake-consumer-name",
+        env = "LAKE_CONSUMER_NAME",
+        value_name = "LAKE_CONSUMER_NAME",
+        default_value = "lake"
+    )]
     pub consumer_name: String,
 }

@@ -88,24 +88,32 @@ fn range_arrays(set: &SeqSet) -> anyhow::Result<(Vec<i64>, Vec<i64>)> {
     Ok((starts, ends))
 }
 
-const MULTIRANGE_FROM_ARRAYS: &str =
-    "(SELECT coalesce(range_agg(int8range(s, e)), '{}'::int8multirange) FROM unnest($2::int8[], $3::int8[]) AS r(s, e))";
+const MULTIRANGE_FROM_ARRAYS: &str = "(SELECT coalesce(range_agg(int8range(s, e)), '{}'::int8multirange) FROM unnest($2::int8[], $3::int8[]) AS r(s, e))";
 
 impl Ledger {
     /// Takes a connection out of `pool` for this sink's lifetime.
     pub async fn connect(pool: &deadpool_postgres::Pool, sink: &str) -> anyhow::Result<Ledger> {
-        let object = pool.get().await.context("cannot connect to the analytics database (ANALYTICS_DATABASE_URL)")?;
+        let object = pool
+            .get()
+            .await
+            .context("cannot connect to the analytics database (ANALYTICS_DATABASE_URL)")?;
         // Detached: the advisory lock is tied to this session, which must
         // end with the sink rather than go back to the pool still locked.
         let client = deadpool_postgres::Object::take(object);
-        Ok(Ledger { client, sink: sink.to_owned() })
+        Ok(Ledger {
+            client,
+            sink: sink.to_owned(),
+        })
     }
 
     /// Tries to become the one running lake sink of this name.
     pub async fn try_lock(&self) -> anyhow::Result<bool> {
         let row = self
             .client
-            .query_one("SELECT pg_try_advisory_lock(hashtext('supermarket-lake'), hashtext($1))", &[&self.sink])
+            .query_one(
+                "SELECT pg_try_advisory_lock(hashtext('supermarket-lake'), hashtext($1))",
+                &[&self.sink],
+            )
             .await
             .context("cannot take the lake sink's advisory lock")?;
         Ok(row.get(0))
@@ -125,7 +133,10 @@ impl Ledger {
             .context("cannot record the lake's progress row")?;
         let row = self
             .client
-            .query_one("SELECT stream, stream_created FROM lake_progress WHERE sink = $1", &[&self.sink])
+            .query_one(
+                "SELECT stream, stream_created FROM lake_progress WHERE sink = $1",
+                &[&self.sink],
+            )
             .await
             .context("cannot read the lake's progress")?;
         let (known_stream, known_created): (String, String) = (row.get(0), row.get(1));
@@ -162,9 +173,17 @@ impl Ledger {
                 let objects = row
                     .get::<_, Vec<String>>(1)
                     .iter()
-                    .map(|object| Path::parse(object).with_context(|| format!("bad object path {object:?} in lake_batches")))
+                    .map(|object| {
+                        Path::parse(object)
+                            .with_context(|| format!("bad object path {object:?} in lake_batches"))
+                    })
                     .collect::<anyhow::Result<Vec<Path>>>()?;
-                Some(BatchRecord { seqs, objects, events: row.get(2), skipped: row.get(3) })
+                Some(BatchRecord {
+                    seqs,
+                    objects,
+                    events: row.get(2),
+                    skipped: row.get(3),
+                })
             }
         };
         Ok(Progress { done, writing })
@@ -188,13 +207,22 @@ impl Ledger {
     /// inside the batch), then records the batch's sequences and object
     /// names in state 'writing'. Returns the record and the files to write.
     /// `unreadable` counts the batch's messages that were not events.
-    pub async fn begin(&mut self, seqs: SeqSet, rows: Vec<Row>, unreadable: usize) -> anyhow::Result<(BatchRecord, Files)> {
+    pub async fn begin(
+        &mut self,
+        seqs: SeqSet,
+        rows: Vec<Row>,
+        unreadable: usize,
+    ) -> anyhow::Result<(BatchRecord, Files)> {
         let first_seq = seqs.first().context("an empty lake batch")?;
         let last_seq = seqs.last().context("an empty lake batch")?;
         let (rows, repeats) = parquet_file::first_copies(rows);
         let ids: Vec<Uuid> = rows.iter().map(|row| row.event.event_id).collect();
         let (starts, ends) = range_arrays(&seqs)?;
-        let transaction = self.client.transaction().await.context("cannot start recording a lake batch")?;
+        let transaction = self
+            .client
+            .transaction()
+            .await
+            .context("cannot start recording a lake batch")?;
         transaction
             .execute(
                 "INSERT INTO lake_events (sink, event_id, first_seq) SELECT $1, id, $2 FROM unnest($3::uuid[]) AS id \
@@ -214,10 +242,17 @@ impl Ledger {
             .map(|row| row.get(0))
             .collect();
         let before = rows.len();
-        let rows: Vec<Row> = rows.into_iter().filter(|row| !elsewhere.contains(&row.event.event_id)).collect();
+        let rows: Vec<Row> = rows
+            .into_iter()
+            .filter(|row| !elsewhere.contains(&row.event.event_id))
+            .collect();
         let left_out = unreadable + repeats + (before - rows.len());
         if left_out > unreadable {
-            tracing::info!(first_seq, copies = left_out - unreadable, "repeated events left out of the lake");
+            tracing::info!(
+                first_seq,
+                copies = left_out - unreadable,
+                "repeated events left out of the lake"
+            );
         }
         let files = parquet_file::files(first_seq, last_seq, rows);
         let record = BatchRecord {
@@ -246,7 +281,10 @@ impl Ledger {
             )
             .await
             .context("cannot record a lake batch before writing it")?;
-        transaction.commit().await.context("cannot commit a lake batch's record")?;
+        transaction
+            .commit()
+            .await
+            .context("cannot commit a lake batch's record")?;
         Ok((record, files))
     }
 
@@ -254,7 +292,10 @@ impl Ledger {
     pub async fn claimed_events(&self, first_seq: u64) -> anyhow::Result<HashSet<Uuid>> {
         let rows = self
             .client
-            .query("SELECT event_id FROM lake_events WHERE sink = $1 AND first_seq = $2", &[&self.sink, &to_i64(first_seq)?])
+            .query(
+                "SELECT event_id FROM lake_events WHERE sink = $1 AND first_seq = $2",
+                &[&self.sink, &to_i64(first_seq)?],
+            )
             .await
             .context("cannot read the event ids of an unfinished lake batch")?;
         Ok(rows.iter().map(|row| row.get(0)).collect())
@@ -268,7 +309,13 @@ impl Ledger {
             .execute(
                 "UPDATE lake_batches SET objects = $3, events = $4, skipped = $5 \
                  WHERE sink = $1 AND first_seq = $2 AND state = 'writing'",
-                &[&self.sink, &to_i64(batch.first_seq())?, &objects, &batch.events, &batch.skipped],
+                &[
+                    &self.sink,
+                    &to_i64(batch.first_seq())?,
+                    &objects,
+                    &batch.events,
+                    &batch.skipped,
+                ],
             )
             .await
             .context("cannot update an unfinished lake batch")?;
@@ -280,7 +327,11 @@ impl Ledger {
     pub async fn finish(&mut self, batch: &BatchRecord) -> anyhow::Result<()> {
         let (starts, ends) = range_arrays(&batch.seqs)?;
         let first_seq = to_i64(batch.first_seq())?;
-        let transaction = self.client.transaction().await.context("cannot start the lake's commit")?;
+        let transaction = self
+            .client
+            .transaction()
+            .await
+            .context("cannot start the lake's commit")?;
         let updated = transaction
             .execute(
                 "UPDATE lake_batches SET state = 'done', done_at = now() WHERE sink = $1 AND first_seq = $2 AND state = 'writing'",
@@ -300,7 +351,10 @@ impl Ledger {
             )
             .await
             .context("cannot advance the lake's progress")?;
-        transaction.commit().await.context("cannot commit the lake's progress")?;
+        transaction
+            .commit()
+            .await
+            .context("cannot commit the lake's progress")?;
         Ok(())
     }
 }

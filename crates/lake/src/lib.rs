@@ -115,9 +115,19 @@ pub async fn run_sink(
     let mut pause = FIRST_RESTART_PAUSE;
     loop {
         let started = Instant::now();
-        let error = match run_sink_on(config.clone(), lake.clone(), nats.clone(), analytics.clone(), shutdown.clone()).await {
+        let error = match run_sink_on(
+            config.clone(),
+            lake.clone(),
+            nats.clone(),
+            analytics.clone(),
+            shutdown.clone(),
+        )
+        .await
+        {
             Ok(()) => return Ok(()),
-            Err(error) if error.downcast_ref::<ledger::StreamMismatch>().is_some() => return Err(error),
+            Err(error) if error.downcast_ref::<ledger::StreamMismatch>().is_some() => {
+                return Err(error);
+            }
             Err(error) => error,
         };
         if started.elapsed() >= HEALTHY_RUN {

@@ -34,7 +34,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use arrow_array::builder::{
-    Int32Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder, TimestampMicrosecondBuilder,
+    Int32Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
+    TimestampMicrosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
@@ -64,7 +65,10 @@ pub struct Partition {
 
 impl Partition {
     pub fn of(event: &PurchaseCreated) -> Partition {
-        Partition { date: event.purchased_at.date_naive(), branch: event.branch_id.clone() }
+        Partition {
+            date: event.purchased_at.date_naive(),
+            branch: event.branch_id.clone(),
+        }
     }
 
     /// The object path, under the lake root, of this partition's file for
@@ -85,7 +89,10 @@ impl Partition {
 pub fn by_partition(rows: impl IntoIterator<Item = Row>) -> BTreeMap<Partition, Vec<Row>> {
     let mut groups: BTreeMap<Partition, Vec<Row>> = BTreeMap::new();
     for row in rows {
-        groups.entry(Partition::of(&row.event)).or_default().push(row);
+        groups
+            .entry(Partition::of(&row.event))
+            .or_default()
+            .push(row);
     }
     for rows in groups.values_mut() {
         rows.sort_by_key(|row| row.seq);
@@ -99,7 +106,10 @@ pub type Files = Vec<(Path, Vec<Row>)>;
 /// The files of the batch spanning sequences `first..=last`: one per
 /// partition, named after the batch.
 pub fn files(first: u64, last: u64, rows: impl IntoIterator<Item = Row>) -> Files {
-    by_partition(rows).into_iter().map(|(partition, rows)| (partition.object_path(first, last), rows)).collect()
+    by_partition(rows)
+        .into_iter()
+        .map(|(partition, rows)| (partition.object_path(first, last), rows))
+        .collect()
 }
 
 /// Of rows sharing an event id, keeps the one with the lowest sequence.
@@ -152,7 +162,8 @@ pub fn record_batch(rows: &[Row]) -> anyhow::Result<RecordBatch> {
     let mut purchase_id = StringBuilder::with_capacity(n, n * 36);
     let mut branch_id = StringBuilder::with_capacity(n, n * 8);
     let mut customer_id = StringBuilder::with_capacity(n, n * 36);
-    let mut purchased_at = TimestampMicrosecondBuilder::with_capacity(n).with_data_type(timestamp_type());
+    let mut purchased_at =
+        TimestampMicrosecondBuilder::with_capacity(n).with_data_type(timestamp_type());
     let mut total_cents = Int64Builder::with_capacity(n);
     let mut items = ListBuilder::with_capacity(StructBuilder::from_fields(item_fields(), n * 4), n)
         .with_field(Field::new("item", DataType::Struct(item_fields()), false));
@@ -161,7 +172,9 @@ pub fn record_batch(rows: &[Row]) -> anyhow::Result<RecordBatch> {
     for Row { seq, event } in rows {
         event_id.append_value(event.event_id.to_string());
         event_type.append_value(&event.event_type);
-        schema_version.append_value(i32::try_from(event.schema_version).context("schema_version out of range")?);
+        schema_version.append_value(
+            i32::try_from(event.schema_version).context("schema_version out of range")?,
+        );
         purchase_id.append_value(event.purchase_id.to_string());
         branch_id.append_value(&event.branch_id);
         customer_id.append_value(event.customer_id.to_string());
@@ -171,7 +184,10 @@ pub fn record_batch(rows: &[Row]) -> anyhow::Result<RecordBatch> {
         for item in &event.items {
             // The field builders were made from item_fields() just above:
             // their types cannot differ.
-            item_builder.field_builder::<Int32Builder>(0).expect("product_id builder").append_value(item.product_id);
+            item_builder
+                .field_builder::<Int32Builder>(0)
+                .expect("product_id builder")
+                .append_value(item.product_id);
             item_builder
                 .field_builder::<StringBuilder>(1)
                 .expect("product_name builder")
@@ -198,18 +214,23 @@ pub fn record_batch(rows: &[Row]) -> anyhow::Result<RecordBatch> {
         Arc::new(items.finish()),
         Arc::new(stream_sequence.finish()),
     ];
-    RecordBatch::try_new(schema(), columns).context("the lake's record batch does not match its schema")
+    RecordBatch::try_new(schema(), columns)
+        .context("the lake's record batch does not match its schema")
 }
 
 /// The rows as a complete Parquet file (snappy-compressed). The same rows
 /// always give the same bytes.
 pub fn encode(rows: &[Row]) -> anyhow::Result<Bytes> {
     let batch = record_batch(rows)?;
-    let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
     let mut buffer = Vec::with_capacity(rows.len() * 128 + 4096);
     let mut writer = ArrowWriter::try_new(&mut buffer, batch.schema(), Some(properties))
         .context("cannot start a Parquet file")?;
-    writer.write(&batch).context("cannot write a Parquet row group")?;
+    writer
+        .write(&batch)
+        .context("cannot write a Parquet row group")?;
     writer.close().context("cannot finish a Parquet file")?;
     Ok(Bytes::from(buffer))
 }
@@ -221,10 +242,24 @@ mod tests {
 
     fn event(branch: &str, at: &str) -> PurchaseCreated {
         let items = vec![
-            EventItem { product_id: 1, product_name: "milk".into(), unit_price_cents: 150 },
-            EventItem { product_id: 2, product_name: "eggs".into(), unit_price_cents: 300 },
+            EventItem {
+                product_id: 1,
+                product_name: "milk".into(),
+                unit_price_cents: 150,
+            },
+            EventItem {
+                product_id: 2,
+                product_name: "eggs".into(),
+                unit_price_cents: 300,
+            },
         ];
-        PurchaseCreated::new(uuid::Uuid::new_v4(), branch, uuid::Uuid::new_v4(), at.parse().unwrap(), items)
+        PurchaseCreated::new(
+            uuid::Uuid::new_v4(),
+            branch,
+            uuid::Uuid::new_v4(),
+            at.parse().unwrap(),
+            items,
+        )
     }
 
     #[test]
@@ -234,20 +269,42 @@ mod tests {
             partition.object_path(7, 42).as_ref(),
             "purchases/date=2025-05-27/branch=SMKT003/part-00000000000000000007-00000000000000000042.parquet"
         );
-        let odd = Partition { branch: "../x/y".into(), ..partition };
-        assert_eq!(odd.object_path(1, 1).parts().count(), 4, "a branch id stays one path part");
+        let odd = Partition {
+            branch: "../x/y".into(),
+            ..partition
+        };
+        assert_eq!(
+            odd.object_path(1, 1).parts().count(),
+            4,
+            "a branch id stays one path part"
+        );
     }
 
     #[test]
     fn groups_by_partition_in_stream_order() {
         let rows = vec![
-            Row { seq: 3, event: event("SMKT001", "2025-05-26T10:00:00Z") },
-            Row { seq: 1, event: event("SMKT001", "2025-05-26T11:00:00Z") },
-            Row { seq: 2, event: event("SMKT002", "2025-05-26T10:00:00Z") },
+            Row {
+                seq: 3,
+                event: event("SMKT001", "2025-05-26T10:00:00Z"),
+            },
+            Row {
+                seq: 1,
+                event: event("SMKT001", "2025-05-26T11:00:00Z"),
+            },
+            Row {
+                seq: 2,
+                event: event("SMKT002", "2025-05-26T10:00:00Z"),
+            },
         ];
         let groups = by_partition(rows);
         assert_eq!(groups.len(), 2);
-        let first: Vec<u64> = groups.values().next().unwrap().iter().map(|row| row.seq).collect();
+        let first: Vec<u64> = groups
+            .values()
+            .next()
+            .unwrap()
+            .iter()
+            .map(|row| row.seq)
+            .collect();
         assert_eq!(first, vec![1, 3]);
     }
 
@@ -256,23 +313,46 @@ mod tests {
         let original = event("SMKT001", "2025-05-26T10:00:00Z");
         let other = event("SMKT002", "2025-05-26T10:00:00Z");
         let rows = vec![
-            Row { seq: 9, event: original.clone() },
-            Row { seq: 4, event: original.clone() },
-            Row { seq: 5, event: other },
+            Row {
+                seq: 9,
+                event: original.clone(),
+            },
+            Row {
+                seq: 4,
+                event: original.clone(),
+            },
+            Row {
+                seq: 5,
+                event: other,
+            },
         ];
         let (kept, dropped) = first_copies(rows);
         assert_eq!(dropped, 1);
-        assert_eq!(kept.iter().map(|row| row.seq).collect::<Vec<_>>(), vec![4, 5]);
+        assert_eq!(
+            kept.iter().map(|row| row.seq).collect::<Vec<_>>(),
+            vec![4, 5]
+        );
         let files = files(4, 9, kept);
         assert_eq!(files.len(), 2);
-        assert!(files[0].0.as_ref().ends_with("part-00000000000000000004-00000000000000000009.parquet"));
+        assert!(
+            files[0]
+                .0
+                .as_ref()
+                .ends_with("part-00000000000000000004-00000000000000000009.parquet")
+        );
     }
 
     #[test]
     fn encodes_the_same_rows_to_the_same_bytes() {
         let rows = vec![
-            Row { seq: 1, event: event("SMKT001", "2025-05-26T10:00:00.123456Z") },
-            Row { seq: 2, event: event("SMKT001", "2025-05-26T10:00:01Z") },
+            Row {
+                seq: 1,
+                event: event("SMKT001", "2025-05-26T10:00:00.123456Z"),
+            },
+            Row {
+                seq: 2,
+                event: event("SMKT001", "2025-05-26T10:00:01Z"),
+            },
         ];
         let batch = record_batch(&rows).unwrap();
         assert_eq!(batch.num_rows(), 2);

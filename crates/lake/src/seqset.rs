@@ -29,7 +29,10 @@ impl SeqSet {
     }
 
     pub fn contains(&self, seq: u64) -> bool {
-        self.ranges.range(..=seq).next_back().is_some_and(|(_, &end)| seq < end)
+        self.ranges
+            .range(..=seq)
+            .next_back()
+            .is_some_and(|(_, &end)| seq < end)
     }
 
     pub fn insert(&mut self, seq: u64) {
@@ -47,7 +50,11 @@ impl SeqSet {
             start = before_start;
             end = end.max(before_end);
         }
-        let absorbed: Vec<(u64, u64)> = self.ranges.range(start..=end).map(|(&s, &e)| (s, e)).collect();
+        let absorbed: Vec<(u64, u64)> = self
+            .ranges
+            .range(start..=end)
+            .map(|(&s, &e)| (s, e))
+            .collect();
         for (s, e) in absorbed {
             self.ranges.remove(&s);
             end = end.max(e);

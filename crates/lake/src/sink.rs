@@ -84,7 +84,8 @@ pub async fn run_sink_on(
         .context("cannot start pulling from the lake's consumer")?;
 
     loop {
-        let (roll, stopping) = gather(&mut messages, &done, roll_seconds, roll_events, &shutdown).await?;
+        let (roll, stopping) =
+            gather(&mut messages, &done, roll_seconds, roll_events, &shutdown).await?;
         if !roll.is_empty() {
             let deliveries = write_roll(&lake, &mut ledger, roll, &mut done, &shutdown).await?;
             match deliveries {
@@ -98,7 +99,10 @@ pub async fn run_sink_on(
             break;
         }
     }
-    client.flush().await.context("cannot flush the last acknowledgements to NATS")?;
+    client
+        .flush()
+        .await
+        .context("cannot flush the last acknowledgements to NATS")?;
     tracing::info!(sink = %config.consumer_name, "lake sink stopped");
     Ok(())
 }
@@ -143,7 +147,10 @@ async fn fresh_consumer(
         Err(error)
             if matches!(error.kind(), jetstream::stream::ConsumerErrorKind::JetStream(ref js)
                 if js.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND) => {}
-        Err(error) => return Err(error).with_context(|| format!("cannot reset the lake's consumer {name:?}")),
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("cannot reset the lake's consumer {name:?}"));
+        }
     }
     let start = done.first_missing();
     let roll_seconds = Duration::from_secs(config.roll_seconds);
@@ -153,7 +160,9 @@ async fn fresh_consumer(
         deliver_policy: if start <= 1 {
             jetstream::consumer::DeliverPolicy::All
         } else {
-            jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence: start }
+            jetstream::consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: start,
+            }
         },
         ack_policy: jetstream::consumer::AckPolicy::Explicit,
         // A message waits up to one roll in memory, then for its file to
@@ -161,7 +170,8 @@ async fn fresh_consumer(
         ack_wait: roll_seconds * 2 + Duration::from_secs(30),
         // A roll holds its messages unacknowledged: the server must let a
         // whole roll (plus the next pull) be outstanding.
-        max_ack_pending: i64::try_from(config.roll_events.saturating_add(PULL_BATCH as u64 * 2)).unwrap_or(i64::MAX),
+        max_ack_pending: i64::try_from(config.roll_events.saturating_add(PULL_BATCH as u64 * 2))
+            .unwrap_or(i64::MAX),
         filter_subject: nats.all_subjects(),
         ..Default::default()
     };
@@ -181,7 +191,9 @@ async fn stream_created(js: &jetstream::Context, stream: &str) -> anyhow::Result
     info.get("created")
         .and_then(serde_json::Value::as_str)
         .map(str::to_owned)
-        .with_context(|| format!("the information of stream {stream:?} has no creation time: {info}"))
+        .with_context(|| {
+            format!("the information of stream {stream:?} has no creation time: {info}")
+        })
 }
 
 /// Gathers one roll: waits for a first new message, then takes messages
@@ -217,7 +229,9 @@ async fn gather(
                 }
                 continue;
             }
-            None => anyhow::bail!("the lake's consumer stopped delivering (consumer or stream deleted?)"),
+            None => anyhow::bail!(
+                "the lake's consumer stopped delivering (consumer or stream deleted?)"
+            ),
         };
         let seq = match message.info() {
             Ok(info) => info.stream_sequence,
@@ -270,15 +284,27 @@ async fn write_roll(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<Vec<Message>>> {
     let started = Instant::now();
-    let (record, files) = ledger.begin(roll.seqs, roll.rows.into_values().collect(), roll.unreadable).await?;
+    let (record, files) = ledger
+        .begin(
+            roll.seqs,
+            roll.rows.into_values().collect(),
+            roll.unreadable,
+        )
+        .await?;
     if !write_files(lake, files, shutdown).await? {
         return Ok(None);
     }
     ledger.finish(&record).await?;
     done.union_with(&record.seqs);
-    tracing::info!(first_seq = record.first_seq(), last_seq = record.last_seq(), events = record.events,
-        skipped = record.skipped, files = record.objects.len(), elapsed_ms = started.elapsed().as_millis() as u64,
-        "lake roll written");
+    tracing::info!(
+        first_seq = record.first_seq(),
+        last_seq = record.last_seq(),
+        events = record.events,
+        skipped = record.skipped,
+        files = record.objects.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "lake roll written"
+    );
     Ok(Some(roll.deliveries))
 }
 
@@ -295,7 +321,9 @@ async fn write_files(
         let encoded = tokio::task::spawn_blocking(move || parquet_file::encode(&rows)).await;
         // Encoding decoded events into our own schema does not fail: if it
         // does, it would again, so it stops the sink rather than retrying.
-        let bytes = encoded.context("the lake's encoding task failed")?.with_context(|| format!("cannot encode {path}"))?;
+        let bytes = encoded
+            .context("the lake's encoding task failed")?
+            .with_context(|| format!("cannot encode {path}"))?;
         loop {
             match lake.put(&path, bytes.clone()).await {
                 Ok(()) => break,
@@ -336,8 +364,12 @@ async fn redo(
     done: &mut SeqSet,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<bool> {
-    tracing::info!(first_seq = batch.first_seq(), last_seq = batch.last_seq(), events = batch.events,
-        "redoing the lake batch that was being written when the sink stopped");
+    tracing::info!(
+        first_seq = batch.first_seq(),
+        last_seq = batch.last_seq(),
+        events = batch.events,
+        "redoing the lake batch that was being written when the sink stopped"
+    );
     let fetched: Vec<Option<Row>> = futures_util::stream::iter(batch.seqs.iter())
         .map(|seq| async move {
             match stream.get_raw_message(seq).await {
@@ -362,7 +394,10 @@ async fn redo(
     // first copy of each.
     let claimed = ledger.claimed_events(batch.first_seq()).await?;
     let (rows, _) = parquet_file::first_copies(fetched.into_iter().flatten());
-    let rows: Vec<Row> = rows.into_iter().filter(|row| claimed.contains(&row.event.event_id)).collect();
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .filter(|row| claimed.contains(&row.event.event_id))
+        .collect();
     let events = rows.len();
     let files = parquet_file::files(batch.first_seq(), batch.last_seq(), rows);
     let record = BatchRecord {
@@ -373,7 +408,11 @@ async fn redo(
     };
     // Files of the first attempt that this one no longer produces (their
     // events left the stream meanwhile) would hold stale rows.
-    let gone: Vec<&Path> = batch.objects.iter().filter(|path| !record.objects.contains(path)).collect();
+    let gone: Vec<&Path> = batch
+        .objects
+        .iter()
+        .filter(|path| !record.objects.contains(path))
+        .collect();
     if !gone.is_empty() || record.objects != batch.objects {
         ledger.rewrite(&record).await?;
         for path in gone {
@@ -385,7 +424,11 @@ async fn redo(
     }
     ledger.finish(&record).await?;
     done.union_with(&record.seqs);
-    tracing::info!(first_seq = record.first_seq(), last_seq = record.last_seq(), events = record.events,
-        "unfinished lake batch redone");
+    tracing::info!(
+        first_seq = record.first_seq(),
+        last_seq = record.last_seq(),
+        events = record.events,
+        "unfinished lake batch redone"
+    );
     Ok(true)
 }

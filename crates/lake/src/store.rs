@@ -29,7 +29,9 @@ impl LakeStore {
         } else if let Some(path) = url.strip_prefix("file://") {
             LakeStore::local(path, url)
         } else if url.contains("://") {
-            bail!("LAKE_URL {url:?} is not supported: use s3://bucket/prefix, file:///absolute/path or a folder path")
+            bail!(
+                "LAKE_URL {url:?} is not supported: use s3://bucket/prefix, file:///absolute/path or a folder path"
+            )
         } else {
             LakeStore::local(url, url)
         }
@@ -39,7 +41,9 @@ impl LakeStore {
     /// (endpoint, credentials); the URL decides the bucket and prefix.
     pub fn s3(builder: AmazonS3Builder, url: &str) -> anyhow::Result<LakeStore> {
         let without_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
-        let (bucket, prefix) = without_scheme.split_once('/').unwrap_or((without_scheme, ""));
+        let (bucket, prefix) = without_scheme
+            .split_once('/')
+            .unwrap_or((without_scheme, ""));
         if bucket.is_empty() {
             bail!("LAKE_URL {url:?} names no bucket: use s3://bucket/prefix");
         }
@@ -47,13 +51,16 @@ impl LakeStore {
         // of its own (see the workspace Cargo.toml): use ring. Installing
         // twice is harmless, so the result is ignored.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let store = builder
-            .with_bucket_name(bucket)
-            .build()
-            .with_context(|| format!("cannot set up S3 for LAKE_URL {url:?} (see the AWS_* variables)"))?;
+        let store = builder.with_bucket_name(bucket).build().with_context(|| {
+            format!("cannot set up S3 for LAKE_URL {url:?} (see the AWS_* variables)")
+        })?;
         let root = Path::parse(prefix.trim_matches('/'))
             .with_context(|| format!("LAKE_URL {url:?} has an invalid prefix"))?;
-        Ok(LakeStore { store: Arc::new(store), root, url: url.to_owned() })
+        Ok(LakeStore {
+            store: Arc::new(store),
+            root,
+            url: url.to_owned(),
+        })
     }
 
     /// A lake in a local folder, created if missing. Objects are written to
@@ -62,14 +69,20 @@ impl LakeStore {
     /// a done batch with a torn file.
     pub fn local(folder: &str, url: &str) -> anyhow::Result<LakeStore> {
         if folder.is_empty() {
-            bail!("LAKE_URL is empty: give a folder path, file:///absolute/path or s3://bucket/prefix");
+            bail!(
+                "LAKE_URL is empty: give a folder path, file:///absolute/path or s3://bucket/prefix"
+            );
         }
         std::fs::create_dir_all(folder)
             .with_context(|| format!("cannot create the lake folder {folder:?} (LAKE_URL)"))?;
         let store = LocalFileSystem::new_with_prefix(folder)
             .with_context(|| format!("cannot open the lake folder {folder:?} (LAKE_URL)"))?
             .with_fsync(true);
-        Ok(LakeStore { store: Arc::new(store), root: Path::default(), url: url.to_owned() })
+        Ok(LakeStore {
+            store: Arc::new(store),
+            root: Path::default(),
+            url: url.to_owned(),
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -96,7 +109,8 @@ impl LakeStore {
         let path = self.full_path(relative);
         match self.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(error) => Err(error).with_context(|| format!("cannot delete {path} from the lake at {}", self.url)),
+            Err(error) => Err(error)
+                .with_context(|| format!("cannot delete {path} from the lake at {}", self.url)),
         }
     }
 
@@ -119,7 +133,9 @@ mod tests {
     fn refuses_unknown_schemes_and_bucketless_urls() {
         let error = LakeStore::open("gs://bucket/x").unwrap_err().to_string();
         assert!(error.contains("LAKE_URL"), "{error}");
-        let error = LakeStore::s3(object_store::aws::AmazonS3Builder::new(), "s3:///prefix").unwrap_err().to_string();
+        let error = LakeStore::s3(object_store::aws::AmazonS3Builder::new(), "s3:///prefix")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("bucket"), "{error}");
     }
 

@@ -178,7 +178,12 @@ pub async fn load(options: &LoadOptions) -> Result<LoadSummary, LoadError> {
     let purchases_file = open(&options.purchases)?;
     let file_size = purchases_file.metadata().map(|m| m.len()).unwrap_or(0);
 
-    let mut client = supermarket_storage::connect_waiting(&options.database_url, "DATABASE_URL", options.db_wait).await?;
+    let mut client = supermarket_storage::connect_waiting(
+        &options.database_url,
+        "DATABASE_URL",
+        options.db_wait,
+    )
+    .await?;
     // Temporary tables live in this session's own buffers; the default 8 MB
     // would spill the staging table to disk early. Must precede their creation.
     client.batch_execute("SET temp_buffers = '1GB'").await?;

@@ -19,7 +19,10 @@ pub struct AppState {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Supermarket products API", description = "The product catalog and the branches of the chain."),
+    info(
+        title = "Supermarket products API",
+        description = "The product catalog and the branches of the chain."
+    ),
     paths(list_products, get_product, list_branches),
     components(schemas(ProductView, BranchView, Problem))
 )]
@@ -39,14 +42,22 @@ async fn connection(pool: &Pool) -> Result<deadpool_postgres::Object, ApiError> 
     match tokio::time::timeout(Duration::from_secs(2), pool.get()).await {
         Ok(Ok(client)) => Ok(client),
         Ok(Err(error)) => Err(ApiError::unavailable(error)),
-        Err(_) => Err(ApiError::unavailable(anyhow::anyhow!("timed out waiting for a database connection"))),
+        Err(_) => Err(ApiError::unavailable(anyhow::anyhow!(
+            "timed out waiting for a database connection"
+        ))),
     }
 }
 
 fn database_error(error: anyhow::Error) -> ApiError {
     // A closed connection means the database went away: 503, not 500.
-    let closed = error.downcast_ref::<tokio_postgres::Error>().is_some_and(tokio_postgres::Error::is_closed);
-    if closed { ApiError::unavailable(error) } else { ApiError::Internal(error) }
+    let closed = error
+        .downcast_ref::<tokio_postgres::Error>()
+        .is_some_and(tokio_postgres::Error::is_closed);
+    if closed {
+        ApiError::unavailable(error)
+    } else {
+        ApiError::Internal(error)
+    }
 }
 
 /// Every product, in id order.
@@ -55,7 +66,9 @@ fn database_error(error: anyhow::Error) -> ApiError {
               (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn list_products(State(state): State<AppState>) -> Result<Json<Vec<ProductView>>, ApiError> {
     let client = connection(&state.pool).await?;
-    let catalog = supermarket_storage::catalog::load_catalog(&**client).await.map_err(database_error)?;
+    let catalog = supermarket_storage::catalog::load_catalog(&**client)
+        .await
+        .map_err(database_error)?;
     Ok(Json(catalog.iter().map(ProductView::from).collect()))
 }
 
@@ -66,9 +79,14 @@ async fn list_products(State(state): State<AppState>) -> Result<Json<Vec<Product
               (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
               (status = 503, description = "Database unavailable (see Retry-After)", body = Problem, content_type = "application/problem+json")))]
-async fn get_product(State(state): State<AppState>, Path(id): Path<i32>) -> Result<Json<ProductView>, ApiError> {
+async fn get_product(
+    State(state): State<AppState>,
+    Path(id): Path<i32>,
+) -> Result<Json<ProductView>, ApiError> {
     let client = connection(&state.pool).await?;
-    let catalog = supermarket_storage::catalog::load_catalog(&**client).await.map_err(database_error)?;
+    let catalog = supermarket_storage::catalog::load_catalog(&**client)
+        .await
+        .map_err(database_error)?;
     match catalog.by_id(ProductId(id)) {
         Some(product) => Ok(Json(ProductView::from(product))),
         None => Err(Problem::not_found(format!("there is no product with id {id}")).into()),
@@ -81,6 +99,8 @@ async fn get_product(State(state): State<AppState>, Path(id): Path<i32>) -> Resu
               (status = 503, description = "Database unavailable (see Retry-After)", body = Problem, content_type = "application/problem+json")))]
 async fn list_branches(State(state): State<AppState>) -> Result<Json<Vec<BranchView>>, ApiError> {
     let client = connection(&state.pool).await?;
-    let branches = supermarket_storage::catalog::load_branches(&**client).await.map_err(database_error)?;
+    let branches = supermarket_storage::catalog::load_branches(&**client)
+        .await
+        .map_err(database_error)?;
     Ok(Json(branches.iter().map(BranchView::from).collect()))
 }

@@ -32,7 +32,12 @@ const BODY_LIMIT: usize = 4 * 1024;
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long = "addr", env = "PRODUCTS_ADDR", value_name = "PRODUCTS_ADDR", default_value = "0.0.0.0:8002")]
+    #[arg(
+        long = "addr",
+        env = "PRODUCTS_ADDR",
+        value_name = "PRODUCTS_ADDR",
+        default_value = "0.0.0.0:8002"
+    )]
     pub addr: SocketAddr,
     #[command(flatten)]
     pub database: supermarket_storage::DatabaseArgs,
@@ -46,7 +51,9 @@ pub fn router(state: AppState) -> Router {
         let pool = pool.clone();
         async move { supermarket_storage::pool::check(&pool).await }
     });
-    let router = api::api_routes(state).merge(health::routes(readiness)).merge(openapi::routes(api::ApiDoc::openapi()));
+    let router = api::api_routes(state)
+        .merge(health::routes(readiness))
+        .merge(openapi::routes(api::ApiDoc::openapi()));
     with_standard_layers(router, BODY_LIMIT)
 }
 
@@ -64,8 +71,16 @@ impl Application {
             usize::from(config.database.db_pool_size),
         )?;
         let listener = supermarket_http::bind(config.addr, "PRODUCTS_ADDR").await?;
-        supermarket_storage::pool::wait_until_answers(&pool, "DATABASE_URL", config.database.db_wait()).await?;
-        Ok(Application { listener, router: router(AppState { pool }) })
+        supermarket_storage::pool::wait_until_answers(
+            &pool,
+            "DATABASE_URL",
+            config.database.db_wait(),
+        )
+        .await?;
+        Ok(Application {
+            listener,
+            router: router(AppState { pool }),
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -79,5 +94,8 @@ impl Application {
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    Application::build(config).await?.run_until_stopped(shutdown).await
+    Application::build(config)
+        .await?
+        .run_until_stopped(shutdown)
+        .await
 }

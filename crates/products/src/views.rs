@@ -43,6 +43,9 @@ pub struct BranchView {
 
 impl From<&Branch> for BranchView {
     fn from(branch: &Branch) -> BranchView {
-        BranchView { id: branch.id.as_str().to_owned(), name: branch.name.clone() }
+        BranchView {
+            id: branch.id.as_str().to_owned(),
+            name: branch.name.clone(),
+        }
     }
 }

@@ -17,7 +17,10 @@ use uuid::Uuid;
 
 use crate::catalog::CatalogCache;
 use crate::receipt::{Receipt, ReceiptItem};
-use crate::request::{self, BasketItem, Order, ProductKey, ProductName, PurchaseRequest, SeedItems, SeedPurchaseRequest};
+use crate::request::{
+    self, BasketItem, Order, ProductKey, ProductName, PurchaseRequest, SeedItems,
+    SeedPurchaseRequest,
+};
 use crate::writer::{Outcome, WriteError, Writer};
 
 /// Set on a response that replays the purchase an idempotency key already
@@ -34,11 +37,30 @@ pub struct AppState {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Supermarket purchases API",
-         description = "Records sales at the tills. Prices and totals come from the catalog; `Idempotency-Key` makes retries safe."),
-    paths(create_purchase, create_purchase_seed, get_purchase, list_products, list_branches),
-    components(schemas(PurchaseRequest, SeedPurchaseRequest, BasketItem, ProductKey, ProductName, SeedItems, Receipt, ReceiptItem,
-                       ProductView, BranchView, Problem))
+    info(
+        title = "Supermarket purchases API",
+        description = "Records sales at the tills. Prices and totals come from the catalog; `Idempotency-Key` makes retries safe."
+    ),
+    paths(
+        create_purchase,
+        create_purchase_seed,
+        get_purchase,
+        list_products,
+        list_branches
+    ),
+    components(schemas(
+        PurchaseRequest,
+        SeedPurchaseRequest,
+        BasketItem,
+        ProductKey,
+        ProductName,
+        SeedItems,
+        Receipt,
+        ReceiptItem,
+        ProductView,
+        BranchView,
+        Problem
+    ))
 )]
 pub struct ApiDoc;
 
@@ -63,7 +85,9 @@ pub fn api_routes(state: AppState) -> Router {
 }
 
 pub async fn index() -> impl IntoResponse {
-    Json(json!({"service": "purchases", "openapi": "/openapi.json", "docs": "/docs", "health": "/health", "ready": "/ready"}))
+    Json(
+        json!({"service": "purchases", "openapi": "/openapi.json", "docs": "/docs", "health": "/health", "ready": "/ready"}),
+    )
 }
 
 /// The refusals both sale endpoints share (their 201 and 422 differ), as
@@ -71,16 +95,35 @@ pub async fn index() -> impl IntoResponse {
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)] // documentation only: the answers are built by `ApiError`
 enum SaleRefusals {
-    #[response(status = 400, description = "Malformed JSON or Idempotency-Key", content_type = "application/problem+json")]
+    #[response(
+        status = 400,
+        description = "Malformed JSON or Idempotency-Key",
+        content_type = "application/problem+json"
+    )]
     Malformed(Problem),
-    #[response(status = 409, content_type = "application/problem+json",
-               description = "Idempotency-Key reused with a different request (`idempotency-key-reused`), or the catalog changed under the sale (`purchase-rejected`)")]
+    #[response(
+        status = 409,
+        content_type = "application/problem+json",
+        description = "Idempotency-Key reused with a different request (`idempotency-key-reused`), or the catalog changed under the sale (`purchase-rejected`)"
+    )]
     Conflict(Problem),
-    #[response(status = 413, description = "Body too large", content_type = "application/problem+json")]
+    #[response(
+        status = 413,
+        description = "Body too large",
+        content_type = "application/problem+json"
+    )]
     TooLarge(Problem),
-    #[response(status = 415, description = "Not JSON", content_type = "application/problem+json")]
+    #[response(
+        status = 415,
+        description = "Not JSON",
+        content_type = "application/problem+json"
+    )]
     NotJson(Problem),
-    #[response(status = 503, description = "Database unavailable (see Retry-After)", content_type = "application/problem+json")]
+    #[response(
+        status = 503,
+        description = "Database unavailable (see Retry-After)",
+        content_type = "application/problem+json"
+    )]
     Unavailable(Problem),
 }
 
@@ -100,7 +143,11 @@ enum SaleRefusals {
         (status = 422, description = "Breaks a rule: unknown branch or product, repeated product, quantity not 1, empty basket, bad customer id, missing field",
          body = Problem, content_type = "application/problem+json"),
         SaleRefusals))]
-pub async fn create_purchase(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<PurchaseRequest>) -> Result<Response, ApiError> {
+pub async fn create_purchase(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<PurchaseRequest>,
+) -> Result<Response, ApiError> {
     record(&state, &headers, Order::try_from(body)?).await
 }
 
@@ -116,7 +163,11 @@ pub async fn create_purchase(State(state): State<AppState>, headers: HeaderMap, 
         (status = 422, description = "Breaks a rule: unknown branch or product, repeated product, empty basket, bad user id, missing field",
          body = Problem, content_type = "application/problem+json"),
         SaleRefusals))]
-pub async fn create_purchase_seed(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<SeedPurchaseRequest>) -> Result<Response, ApiError> {
+pub async fn create_purchase_seed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<SeedPurchaseRequest>,
+) -> Result<Response, ApiError> {
     record(&state, &headers, Order::try_from(body)?).await
 }
 
@@ -132,7 +183,10 @@ async fn record(state: &AppState, headers: &HeaderMap, order: Order) -> Result<R
         }
         Ok(Outcome::Replayed(stored)) => {
             tracing::info!(purchase_id = %stored.id, "idempotent replay, nothing stored");
-            Ok(created(Receipt::from_stored(&stored, &snapshot.catalog), true))
+            Ok(created(
+                Receipt::from_stored(&stored, &snapshot.catalog),
+                true,
+            ))
         }
         Err(error) => Err(write_error(error)),
     }
@@ -145,7 +199,10 @@ fn created(receipt: Receipt, replayed: bool) -> Response {
         response.headers_mut().insert(header::LOCATION, location);
     }
     if replayed {
-        response.headers_mut().insert(IDEMPOTENT_REPLAYED.clone(), HeaderValue::from_static("true"));
+        response.headers_mut().insert(
+            IDEMPOTENT_REPLAYED.clone(),
+            HeaderValue::from_static("true"),
+        );
     }
     response
 }
@@ -171,21 +228,44 @@ fn write_error(error: WriteError) -> ApiError {
               (status = 400, description = "Not a UUID", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such purchase", body = Problem, content_type = "application/problem+json"),
               (status = 503, description = "Database unavailable (see Retry-After)", body = Problem, content_type = "application/problem+json")))]
-pub async fn get_purchase(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Receipt>, ApiError> {
+pub async fn get_purchase(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Receipt>, ApiError> {
     let id = Uuid::try_parse(&id).map_err(|_| {
-        Problem::new(StatusCode::BAD_REQUEST, "invalid-purchase-id", "Invalid purchase id")
-            .with_detail(format!("purchase id `{}` is not a UUID", id.chars().take(64).collect::<String>()))
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-purchase-id",
+            "Invalid purchase id",
+        )
+        .with_detail(format!(
+            "purchase id `{}` is not a UUID",
+            id.chars().take(64).collect::<String>()
+        ))
     })?;
     let client = match tokio::time::timeout(Duration::from_secs(2), state.pool.get()).await {
         Ok(Ok(client)) => client,
         Ok(Err(error)) => return Err(ApiError::unavailable(error)),
-        Err(_) => return Err(ApiError::unavailable(anyhow::anyhow!("timed out waiting for a database connection"))),
+        Err(_) => {
+            return Err(ApiError::unavailable(anyhow::anyhow!(
+                "timed out waiting for a database connection"
+            )));
+        }
     };
-    let stored = supermarket_storage::purchases::find_by_id(&client, id).await.map_err(|error| {
-        if error.is_closed() { ApiError::unavailable(error) } else { ApiError::Internal(error.into()) }
-    })?;
+    let stored = supermarket_storage::purchases::find_by_id(&client, id)
+        .await
+        .map_err(|error| {
+            if error.is_closed() {
+                ApiError::unavailable(error)
+            } else {
+                ApiError::Internal(error.into())
+            }
+        })?;
     match stored {
-        Some(stored) => Ok(Json(Receipt::from_stored(&stored, &state.catalog.snapshot().catalog))),
+        Some(stored) => Ok(Json(Receipt::from_stored(
+            &stored,
+            &state.catalog.snapshot().catalog,
+        ))),
         None => Err(Problem::not_found(format!("there is no purchase {id}")).into()),
     }
 }
@@ -204,5 +284,13 @@ pub async fn list_products(State(state): State<AppState>) -> Json<Vec<ProductVie
 #[utoipa::path(get, path = "/api/v1/branches", tag = "catalog",
     responses((status = 200, description = "The branches", body = Vec<BranchView>)))]
 pub async fn list_branches(State(state): State<AppState>) -> Json<Vec<BranchView>> {
-    Json(state.catalog.snapshot().branches.iter().map(BranchView::from).collect())
+    Json(
+        state
+            .catalog
+            .snapshot()
+            .branches
+            .iter()
+            .map(BranchView::from)
+            .collect(),
+    )
 }

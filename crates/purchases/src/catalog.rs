@@ -32,7 +32,9 @@ pub struct CatalogCache {
 
 impl CatalogCache {
     pub fn new(snapshot: Snapshot) -> CatalogCache {
-        CatalogCache { current: Arc::new(RwLock::new(Arc::new(snapshot))) }
+        CatalogCache {
+            current: Arc::new(RwLock::new(Arc::new(snapshot))),
+        }
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -58,7 +60,11 @@ impl CatalogCache {
             .context("timed out waiting for a database connection")??;
         let branches = supermarket_storage::catalog::load_branches(&**client).await?;
         let catalog = supermarket_storage::catalog::load_catalog(&**client).await?;
-        tracing::debug!(branches = branches.len(), products = catalog.len(), "catalog loaded");
+        tracing::debug!(
+            branches = branches.len(),
+            products = catalog.len(),
+            "catalog loaded"
+        );
         self.replace(Snapshot { branches, catalog });
         Ok(())
     }
@@ -72,10 +78,17 @@ impl CatalogCache {
             match cache.reload(pool).await {
                 Ok(()) => return Ok(cache),
                 Err(error) if tokio::time::Instant::now() < deadline => {
-                    tracing::warn!(error = format!("{error:#}"), "cannot load the catalog yet, retrying");
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "cannot load the catalog yet, retrying"
+                    );
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                Err(error) => return Err(error.context("cannot load the catalog from the database at DATABASE_URL")),
+                Err(error) => {
+                    return Err(
+                        error.context("cannot load the catalog from the database at DATABASE_URL")
+                    );
+                }
             }
         }
     }
@@ -85,9 +98,15 @@ impl CatalogCache {
 /// becomes a unit message. The receiver ends when the connection does.
 /// `channel` is written into the statement (LISTEN takes no parameters): a
 /// `&'static str`, an identifier from the code, never input.
-async fn listen(url: &str, channel: &'static str) -> anyhow::Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<()>)> {
+async fn listen(
+    url: &str,
+    channel: &'static str,
+) -> anyhow::Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<()>)> {
     let config = supermarket_storage::pool::parse_url(url, "DATABASE_URL")?;
-    let (client, mut connection) = config.connect(NoTls).await.context("cannot open the LISTEN connection")?;
+    let (client, mut connection) = config
+        .connect(NoTls)
+        .await
+        .context("cannot open the LISTEN connection")?;
     let (sender, receiver) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         // Polling for messages is also what drives the connection.
@@ -114,7 +133,13 @@ async fn listen(url: &str, channel: &'static str) -> anyhow::Result<(tokio_postg
 /// Keeps `cache` current until `shutdown`: reloads on every `catalog`
 /// notification and every `poll` period; reconnects the listener when it
 /// drops.
-pub async fn keep_fresh(cache: CatalogCache, pool: Pool, url: String, poll: Duration, shutdown: CancellationToken) {
+pub async fn keep_fresh(
+    cache: CatalogCache,
+    pool: Pool,
+    url: String,
+    poll: Duration,
+    shutdown: CancellationToken,
+) {
     let mut ticker = tokio::time::interval(poll);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
@@ -122,7 +147,10 @@ pub async fn keep_fresh(cache: CatalogCache, pool: Pool, url: String, poll: Dura
         let mut listener = match listen(&url, "catalog").await {
             Ok(listener) => Some(listener),
             Err(error) => {
-                tracing::warn!(error = format!("{error:#}"), "cannot listen for catalog changes; polling only until reconnected");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "cannot listen for catalog changes; polling only until reconnected"
+                );
                 None
             }
         };

@@ -46,7 +46,12 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long = "addr", env = "PURCHASES_ADDR", value_name = "PURCHASES_ADDR", default_value = "0.0.0.0:8000")]
+    #[arg(
+        long = "addr",
+        env = "PURCHASES_ADDR",
+        value_name = "PURCHASES_ADDR",
+        default_value = "0.0.0.0:8000"
+    )]
     pub addr: SocketAddr,
     #[command(flatten)]
     pub database: supermarket_storage::DatabaseArgs,
@@ -81,7 +86,10 @@ impl Config {
             batch_wait_ms: 0,
             writers: 4,
             catalog_refresh_secs: 30,
-            auth: supermarket_auth::AuthConfig { auth_mode: supermarket_auth::AuthMode::Open, ..Default::default() },
+            auth: supermarket_auth::AuthConfig {
+                auth_mode: supermarket_auth::AuthMode::Open,
+                ..Default::default()
+            },
         }
     }
 
@@ -128,10 +136,20 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let auth = Auth::from_config(&config.auth)?;
         let url = &config.database.database_url;
-        let pool = supermarket_storage::pool::pool(url, "DATABASE_URL", usize::from(config.database.db_pool_size))?;
-        let write_pool = supermarket_storage::pool::pool(url, "DATABASE_URL", usize::from(config.writers))?;
+        let pool = supermarket_storage::pool::pool(
+            url,
+            "DATABASE_URL",
+            usize::from(config.database.db_pool_size),
+        )?;
+        let write_pool =
+            supermarket_storage::pool::pool(url, "DATABASE_URL", usize::from(config.writers))?;
         let listener = supermarket_http::bind(config.addr, "PURCHASES_ADDR").await?;
-        supermarket_storage::pool::wait_until_answers(&pool, "DATABASE_URL", config.database.db_wait()).await?;
+        supermarket_storage::pool::wait_until_answers(
+            &pool,
+            "DATABASE_URL",
+            config.database.db_wait(),
+        )
+        .await?;
         // The database answers, but its tables may still be on their way (a
         // `migrate` and `load` running beside us): the catalog load has its own patience.
         let catalog = CatalogCache::load(&pool, Duration::from_secs(30)).await?;
@@ -144,8 +162,21 @@ impl Application {
             stop_refresher.clone(),
         ));
         let (writer, writer_tasks) = Writer::start(write_pool, config.writer_settings());
-        let router = router(AppState { catalog, writer, pool }, &auth);
-        Ok(Application { listener, router, writer_tasks, refresher, stop_refresher })
+        let router = router(
+            AppState {
+                catalog,
+                writer,
+                pool,
+            },
+            &auth,
+        );
+        Ok(Application {
+            listener,
+            router,
+            writer_tasks,
+            refresher,
+            stop_refresher,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -155,12 +186,21 @@ impl Application {
     /// Serves until `shutdown`, then finishes in-flight requests and stores
     /// every queued purchase before returning.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Application { listener, router, writer_tasks, refresher, stop_refresher } = self;
+        let Application {
+            listener,
+            router,
+            writer_tasks,
+            refresher,
+            stop_refresher,
+        } = self;
         tracing::info!(addr = %listener.local_addr()?, "purchases service listening");
         // `serve` owns the router (and so every `Writer` handle): once it
         // returns, the queue closes and the writers drain it.
         let served = supermarket_http::serve(listener, router, shutdown).await;
-        if tokio::time::timeout(Duration::from_secs(30), writer_tasks.join()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(30), writer_tasks.join())
+            .await
+            .is_err()
+        {
             tracing::error!("writers did not finish within 30 s");
         }
         stop_refresher.cancel();
@@ -171,5 +211,8 @@ impl Application {
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    Application::build(config).await?.run_until_stopped(shutdown).await
+    Application::build(config)
+        .await?
+        .run_until_stopped(shutdown)
+        .await
 }

@@ -73,7 +73,10 @@ impl Receipt {
             .iter()
             .map(|&(product_id, cents)| ReceiptItem {
                 product_id,
-                name: catalog.by_id(ProductId(product_id)).map(|p| p.name.clone()).unwrap_or_else(|| format!("product {product_id}")),
+                name: catalog
+                    .by_id(ProductId(product_id))
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| format!("product {product_id}")),
                 unit_price_cents: cents,
                 unit_price: Money::from_cents(cents).to_string(),
             })

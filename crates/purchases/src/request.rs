@@ -13,7 +13,9 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use supermarket_domain::{BasketLine, BranchError, CustomerId, ProductId, ProductRef, Purchase, PurchaseError, PurchaseId};
+use supermarket_domain::{
+    BasketLine, BranchError, CustomerId, ProductId, ProductRef, Purchase, PurchaseError, PurchaseId,
+};
 use supermarket_http::Problem;
 use supermarket_storage::purchases::{Idempotency, NewPurchase};
 use utoipa::openapi::{RefOr, Schema};
@@ -28,7 +30,12 @@ use crate::catalog::Snapshot;
 pub struct PurchaseRequest {
     /// One of the predefined branches (`GET /api/v1/branches`); an id of the
     /// right shape that names no branch is a 422 `unknown-branch`.
-    #[schema(example = "SMKT001", min_length = 1, max_length = 32, pattern = "^[A-Z0-9_-]{1,32}$")]
+    #[schema(
+        example = "SMKT001",
+        min_length = 1,
+        max_length = 32,
+        pattern = "^[A-Z0-9_-]{1,32}$"
+    )]
     pub branch_id: String,
     /// The customer's loyalty id (a hyphenated UUID). Absent or null: a new
     /// customer, whose id the server assigns and returns.
@@ -48,7 +55,12 @@ pub struct PurchaseRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SeedPurchaseRequest {
     /// One of the predefined branches.
-    #[schema(example = "SMKT001", min_length = 1, max_length = 32, pattern = "^[A-Z0-9_-]{1,32}$")]
+    #[schema(
+        example = "SMKT001",
+        min_length = 1,
+        max_length = 32,
+        pattern = "^[A-Z0-9_-]{1,32}$"
+    )]
     pub supermarket_id: String,
     /// The customer's id (a hyphenated UUID); absent or null: a new customer.
     #[serde(default)]
@@ -173,8 +185,17 @@ impl TryFrom<PurchaseRequest> for Order {
     type Error = Problem;
 
     fn try_from(request: PurchaseRequest) -> Result<Order, Problem> {
-        let lines = request.items.iter().enumerate().map(|(index, item)| parse_item(index, item)).collect::<Result<_, _>>()?;
-        Ok(Order { branch_id: request.branch_id, customer_id: request.customer_id, lines })
+        let lines = request
+            .items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| parse_item(index, item))
+            .collect::<Result<_, _>>()?;
+        Ok(Order {
+            branch_id: request.branch_id,
+            customer_id: request.customer_id,
+            lines,
+        })
     }
 }
 
@@ -183,32 +204,59 @@ impl TryFrom<SeedPurchaseRequest> for Order {
 
     fn try_from(request: SeedPurchaseRequest) -> Result<Order, Problem> {
         let names: Vec<String> = match &request.items_list {
-            Value::String(joined) => joined.split(',').map(str::trim).filter(|name| !name.is_empty()).map(str::to_owned).collect(),
+            Value::String(joined) => joined
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect(),
             Value::Array(items) => items
                 .iter()
                 .enumerate()
                 .map(|(index, item)| match item {
                     Value::String(name) => Ok(name.clone()),
-                    other => Err(invalid_item(index, other, "items_list holds product names (strings)")),
+                    other => Err(invalid_item(
+                        index,
+                        other,
+                        "items_list holds product names (strings)",
+                    )),
                 })
                 .collect::<Result<_, _>>()?,
             _ => {
-                return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-item", "Invalid basket item")
-                    .with_detail("items_list must be a list of product names or a comma-separated string"));
+                return Err(Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-item",
+                    "Invalid basket item",
+                )
+                .with_detail(
+                    "items_list must be a list of product names or a comma-separated string",
+                ));
             }
         };
-        let lines = names.into_iter().map(|name| BasketLine::one(ProductRef::Name(name))).collect();
-        Ok(Order { branch_id: request.supermarket_id, customer_id: request.user_id, lines })
+        let lines = names
+            .into_iter()
+            .map(|name| BasketLine::one(ProductRef::Name(name)))
+            .collect();
+        Ok(Order {
+            branch_id: request.supermarket_id,
+            customer_id: request.user_id,
+            lines,
+        })
     }
 }
 
 fn invalid_item(index: usize, value: &Value, expected: &str) -> Problem {
-    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-item", "Invalid basket item")
-        .with_detail(format!("item {index} ({value}) is not valid: {expected}"))
-        .with_extension("item_index", index)
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-item",
+        "Invalid basket item",
+    )
+    .with_detail(format!("item {index} ({value}) is not valid: {expected}"))
+    .with_extension("item_index", index)
 }
 
-const ITEM_SHAPES: &str = "use a product name, a product id, or {\"product\": name or id, \"quantity\": 1}";
+const ITEM_SHAPES: &str =
+    "use a product name, a product id, or {\"product\": name or id, \"quantity\": 1}";
 
 fn product_ref(index: usize, item: &Value, value: &Value) -> Result<ProductRef, Problem> {
     match value {
@@ -225,7 +273,9 @@ fn product_ref(index: usize, item: &Value, value: &Value) -> Result<ProductRef, 
 fn parse_item(index: usize, item: &Value) -> Result<BasketLine, Problem> {
     match item {
         Value::Object(fields) => {
-            let product = fields.get("product").ok_or_else(|| invalid_item(index, item, "an item object needs a `product` member"))?;
+            let product = fields.get("product").ok_or_else(|| {
+                invalid_item(index, item, "an item object needs a `product` member")
+            })?;
             let product = product_ref(index, item, product)?;
             let quantity = match fields.get("quantity") {
                 None | Some(Value::Null) => 1,
@@ -233,7 +283,9 @@ fn parse_item(index: usize, item: &Value) -> Result<BasketLine, Problem> {
                     Some(q) => q,
                     None => return Err(invalid_quantity(&product.to_string(), &n.to_string())),
                 },
-                Some(other) => return Err(invalid_quantity(&product.to_string(), &other.to_string())),
+                Some(other) => {
+                    return Err(invalid_quantity(&product.to_string(), &other.to_string()));
+                }
             };
             Ok(BasketLine { product, quantity })
         }
@@ -242,15 +294,27 @@ fn parse_item(index: usize, item: &Value) -> Result<BasketLine, Problem> {
 }
 
 fn unknown_product(product: &str) -> Problem {
-    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown-product", "Unknown product")
-        .with_detail(format!("unknown product `{product}`: it is not in the catalog"))
-        .with_extension("product", product)
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown-product",
+        "Unknown product",
+    )
+    .with_detail(format!(
+        "unknown product `{product}`: it is not in the catalog"
+    ))
+    .with_extension("product", product)
 }
 
 fn invalid_quantity(product: &str, quantity: &str) -> Problem {
-    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-quantity", "Quantity must be 1")
-        .with_detail(format!("product `{product}` has quantity {quantity}: the quantity of every product is exactly 1"))
-        .with_extension("product", product)
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-quantity",
+        "Quantity must be 1",
+    )
+    .with_detail(format!(
+        "product `{product}` has quantity {quantity}: the quantity of every product is exactly 1"
+    ))
+    .with_extension("product", product)
 }
 
 /// The problem for a rule the basket breaks.
@@ -278,23 +342,44 @@ pub fn purchase_problem(error: PurchaseError, snapshot: &Snapshot) -> Problem {
 
 /// The `Idempotency-Key` header: absent, or a UUID.
 pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<Uuid>, Problem> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     let text = value.to_str().unwrap_or("").trim();
     Uuid::try_parse(text).map(Some).map_err(|_| {
-        Problem::new(StatusCode::BAD_REQUEST, "invalid-idempotency-key", "Invalid Idempotency-Key")
-            .with_detail(format!("Idempotency-Key `{}` is not a UUID", text.chars().take(64).collect::<String>()))
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-idempotency-key",
+            "Invalid Idempotency-Key",
+        )
+        .with_detail(format!(
+            "Idempotency-Key `{}` is not a UUID",
+            text.chars().take(64).collect::<String>()
+        ))
     })
 }
 
 /// Validates and prices `order` against the catalog snapshot, stamping it
 /// with the server clock (to the microsecond PostgreSQL keeps, so a replay
 /// shows the very same time).
-pub fn validate(order: Order, key: Option<Uuid>, snapshot: &Snapshot, now: DateTime<Utc>) -> Result<NewPurchase, Problem> {
+pub fn validate(
+    order: Order,
+    key: Option<Uuid>,
+    snapshot: &Snapshot,
+    now: DateTime<Utc>,
+) -> Result<NewPurchase, Problem> {
     let customer = match order.customer_id.as_deref() {
         None => None,
         Some(text) => Some(text.parse::<CustomerId>().map_err(|_| {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-customer-id", "Invalid customer id")
-                .with_detail(format!("customer id `{}` is not a UUID like 01e1e159-8045-43c2-88dd-5682b18bd680", text.chars().take(64).collect::<String>()))
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-customer-id",
+                "Invalid customer id",
+            )
+            .with_detail(format!(
+                "customer id `{}` is not a UUID like 01e1e159-8045-43c2-88dd-5682b18bd680",
+                text.chars().take(64).collect::<String>()
+            ))
         })?),
     };
     let purchase = Purchase::new(
@@ -307,8 +392,14 @@ pub fn validate(order: Order, key: Option<Uuid>, snapshot: &Snapshot, now: DateT
         &snapshot.branches,
     )
     .map_err(|error| purchase_problem(error, snapshot))?;
-    let idempotency = key.map(|key| Idempotency { key, request_hash: request_hash(&purchase, customer) });
-    Ok(NewPurchase { purchase, idempotency })
+    let idempotency = key.map(|key| Idempotency {
+        key,
+        request_hash: request_hash(&purchase, customer),
+    });
+    Ok(NewPurchase {
+        purchase,
+        idempotency,
+    })
 }
 
 /// SHA-256 of the canonical form of a validated request: branch, the
@@ -316,11 +407,20 @@ pub fn validate(order: Order, key: Option<Uuid>, snapshot: &Snapshot, now: DateT
 /// product ids. Two requests that mean the same sale hash the same, whatever
 /// the endpoint, item spelling or order.
 pub fn request_hash(purchase: &Purchase, sent_customer: Option<CustomerId>) -> [u8; 32] {
-    let mut ids: Vec<i32> = purchase.items().iter().map(|item| item.product_id.0).collect();
+    let mut ids: Vec<i32> = purchase
+        .items()
+        .iter()
+        .map(|item| item.product_id.0)
+        .collect();
     ids.sort_unstable();
     let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
     let customer = sent_customer.map(|c| c.to_string()).unwrap_or_default();
-    let canonical = format!("purchase/v1\n{}\n{}\n{}", purchase.branch(), customer, ids.join(","));
+    let canonical = format!(
+        "purchase/v1\n{}\n{}\n{}",
+        purchase.branch(),
+        customer,
+        ids.join(",")
+    );
     Sha256::digest(canonical.as_bytes()).into()
 }
 
@@ -331,17 +431,38 @@ mod tests {
 
     #[test]
     fn parses_every_item_shape() {
-        let lines: Vec<BasketLine> = [json!("milk"), json!(3), json!({"product": "eggs"}), json!({"product": 2, "quantity": 1})]
-            .iter()
-            .enumerate()
-            .map(|(i, v)| parse_item(i, v).unwrap())
-            .collect();
+        let lines: Vec<BasketLine> = [
+            json!("milk"),
+            json!(3),
+            json!({"product": "eggs"}),
+            json!({"product": 2, "quantity": 1}),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| parse_item(i, v).unwrap())
+        .collect();
         assert_eq!(lines[0].product, ProductRef::Name("milk".into()));
         assert_eq!(lines[1].product, ProductRef::Id(ProductId(3)));
         assert_eq!(lines[3].quantity, 1);
-        assert_eq!(parse_item(0, &json!({"product": "milk", "quantity": 2})).unwrap().quantity, 2);
-        assert_eq!(parse_item(4, &json!(true)).unwrap_err().type_uri, "/problems/invalid-item");
-        assert_eq!(parse_item(0, &json!({"quantity": 1})).unwrap_err().type_uri, "/problems/invalid-item");
-        assert_eq!(parse_item(0, &json!({"product": "milk", "quantity": 1.5})).unwrap_err().type_uri, "/problems/invalid-quantity");
+        assert_eq!(
+            parse_item(0, &json!({"product": "milk", "quantity": 2}))
+                .unwrap()
+                .quantity,
+            2
+        );
+        assert_eq!(
+            parse_item(4, &json!(true)).unwrap_err().type_uri,
+            "/problems/invalid-item"
+        );
+        assert_eq!(
+            parse_item(0, &json!({"quantity": 1})).unwrap_err().type_uri,
+            "/problems/invalid-item"
+        );
+        assert_eq!(
+            parse_item(0, &json!({"product": "milk", "quantity": 1.5}))
+                .unwrap_err()
+                .type_uri,
+            "/problems/invalid-quantity"
+        );
     }
 }

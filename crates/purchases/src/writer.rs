@@ -116,20 +116,33 @@ impl WriterTasks {
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job").field("purchase", &self.new.purchase.id()).finish()
+        f.debug_struct("Job")
+            .field("purchase", &self.new.purchase.id())
+            .finish()
     }
 }
 
 impl Writer {
     /// Starts `settings.writers` tasks writing through `pool`.
     pub fn start(pool: Pool, settings: WriterSettings) -> (Writer, WriterTasks) {
-        let settings = WriterSettings { batch_max: settings.batch_max.max(1), writers: settings.writers.max(1), ..settings };
+        let settings = WriterSettings {
+            batch_max: settings.batch_max.max(1),
+            writers: settings.writers.max(1),
+            ..settings
+        };
         // Room for two full batches per writer: beyond that, callers wait
         // (backpressure) instead of queueing without bound.
         let (sender, receiver) = mpsc::channel(settings.batch_max * settings.writers * 2);
         let receiver = Arc::new(Mutex::new(receiver));
         let handles = (0..settings.writers)
-            .map(|index| tokio::spawn(writer_loop(index, pool.clone(), Arc::clone(&receiver), settings.clone())))
+            .map(|index| {
+                tokio::spawn(writer_loop(
+                    index,
+                    pool.clone(),
+                    Arc::clone(&receiver),
+                    settings.clone(),
+                ))
+            })
             .collect();
         (Writer { sender }, WriterTasks { handles })
     }
@@ -138,12 +151,22 @@ impl Writer {
     /// names), returning once the outcome is durable.
     pub async fn submit(&self, new: NewPurchase) -> Result<Outcome, WriteError> {
         let (reply, answer) = oneshot::channel();
-        self.sender.send(Job { new, reply }).await.map_err(|_| WriteError::ShuttingDown)?;
-        answer.await.map_err(|_| WriteError::Internal("the writer task ended before answering".to_owned()))?
+        self.sender
+            .send(Job { new, reply })
+            .await
+            .map_err(|_| WriteError::ShuttingDown)?;
+        answer.await.map_err(|_| {
+            WriteError::Internal("the writer task ended before answering".to_owned())
+        })?
     }
 }
 
-async fn writer_loop(index: usize, pool: Pool, receiver: Arc<Mutex<mpsc::Receiver<Job>>>, settings: WriterSettings) {
+async fn writer_loop(
+    index: usize,
+    pool: Pool,
+    receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
+    settings: WriterSettings,
+) {
     loop {
         let jobs = gather(&receiver, &settings).await;
         if jobs.is_empty() {
@@ -178,7 +201,11 @@ async fn gather(receiver: &Mutex<mpsc::Receiver<Job>>, settings: &WriterSettings
 /// A stored form of a purchase written by this batch, for replays of it.
 fn stored_form(new: &NewPurchase) -> StoredPurchase {
     let purchase = &new.purchase;
-    let mut items: Vec<(i32, i64)> = purchase.items().iter().map(|item| (item.product_id.0, item.unit_price.cents())).collect();
+    let mut items: Vec<(i32, i64)> = purchase
+        .items()
+        .iter()
+        .map(|item| (item.product_id.0, item.unit_price.cents()))
+        .collect();
     items.sort_unstable();
     StoredPurchase {
         id: purchase.id().0,
@@ -203,7 +230,10 @@ async fn write_jobs(pool: &Pool, settings: &WriterSettings, jobs: Vec<Job>) {
     for Job { new, reply } in jobs {
         if let Some(idempotency) = &new.idempotency {
             if let Some(&leader) = leader_of_key.get(&idempotency.key) {
-                let same_request = leaders[leader].idempotency.as_ref().is_some_and(|l| l.request_hash == idempotency.request_hash);
+                let same_request = leaders[leader]
+                    .idempotency
+                    .as_ref()
+                    .is_some_and(|l| l.request_hash == idempotency.request_hash);
                 if same_request {
                     followers.push((leader, reply));
                 } else {
@@ -230,7 +260,13 @@ async fn write_jobs(pool: &Pool, settings: &WriterSettings, jobs: Vec<Job>) {
     for (reply, result) in leader_replies.into_iter().zip(results) {
         let _ = reply.send(result);
     }
-    tracing::debug!(purchases = received, written = leaders.len(), failed, elapsed_us = started.elapsed().as_micros() as u64, "batch stored");
+    tracing::debug!(
+        purchases = received,
+        written = leaders.len(),
+        failed,
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "batch stored"
+    );
 }
 
 /// Why an attempt failed as a whole.
@@ -244,10 +280,18 @@ enum AttemptError {
 }
 
 fn classify(error: tokio_postgres::Error) -> AttemptError {
-    if error.code().is_some() { AttemptError::Statement(error) } else { AttemptError::Connection(error.to_string()) }
+    if error.code().is_some() {
+        AttemptError::Statement(error)
+    } else {
+        AttemptError::Connection(error.to_string())
+    }
 }
 
-async fn write_purchases(pool: &Pool, settings: &WriterSettings, news: &[NewPurchase]) -> Vec<Result<Outcome, WriteError>> {
+async fn write_purchases(
+    pool: &Pool,
+    settings: &WriterSettings,
+    news: &[NewPurchase],
+) -> Vec<Result<Outcome, WriteError>> {
     let all = |error: WriteError| vec![Err(error); news.len()];
     let client = match tokio::time::timeout(settings.connect_timeout, pool.get()).await {
         Ok(Ok(client)) => client,
@@ -255,7 +299,11 @@ async fn write_purchases(pool: &Pool, settings: &WriterSettings, news: &[NewPurc
             tracing::warn!(%error, "no database connection for a batch");
             return all(WriteError::Unavailable(error.to_string()));
         }
-        Err(_) => return all(WriteError::Unavailable("timed out waiting for a database connection".to_owned())),
+        Err(_) => {
+            return all(WriteError::Unavailable(
+                "timed out waiting for a database connection".to_owned(),
+            ));
+        }
     };
     match attempt(&client, settings, news).await {
         Ok(results) => results,
@@ -265,7 +313,9 @@ async fn write_purchases(pool: &Pool, settings: &WriterSettings, news: &[NewPurc
             drop(deadpool_postgres::Object::take(client));
             all(WriteError::Unavailable(error))
         }
-        Err(AttemptError::Price(error)) if news.len() == 1 => vec![Err(WriteError::Internal(error))],
+        Err(AttemptError::Price(error)) if news.len() == 1 => {
+            vec![Err(WriteError::Internal(error))]
+        }
         Err(AttemptError::Statement(error)) if news.len() == 1 => vec![Err(single_failure(&error))],
         Err(batch_error) => {
             let reason = match &batch_error {
@@ -276,7 +326,9 @@ async fn write_purchases(pool: &Pool, settings: &WriterSettings, news: &[NewPurc
             let mut results = Vec::with_capacity(news.len());
             for new in news {
                 let result = match attempt(&client, settings, std::slice::from_ref(new)).await {
-                    Ok(mut one) => one.pop().unwrap_or_else(|| Err(WriteError::Internal("empty result".to_owned()))),
+                    Ok(mut one) => one
+                        .pop()
+                        .unwrap_or_else(|| Err(WriteError::Internal("empty result".to_owned()))),
                     Err(AttemptError::Statement(error)) => Err(single_failure(&error)),
                     Err(AttemptError::Price(error)) => Err(WriteError::Internal(error)),
                     Err(AttemptError::Connection(error)) => Err(WriteError::Unavailable(error)),
@@ -291,7 +343,10 @@ async fn write_purchases(pool: &Pool, settings: &WriterSettings, news: &[NewPurc
 /// The answer for one purchase the database refused.
 fn single_failure(error: &tokio_postgres::Error) -> WriteError {
     let code = error.code().map(|c| c.code()).unwrap_or("");
-    let message = error.as_db_error().map(|e| e.message().to_owned()).unwrap_or_else(|| error.to_string());
+    let message = error
+        .as_db_error()
+        .map(|e| e.message().to_owned())
+        .unwrap_or_else(|| error.to_string());
     if code.starts_with("23") {
         tracing::warn!(%code, %message, "purchase refused by a database rule");
         WriteError::Rejected(message)
@@ -304,13 +359,32 @@ fn single_failure(error: &tokio_postgres::Error) -> WriteError {
     }
 }
 
-async fn attempt(client: &deadpool_postgres::Object, settings: &WriterSettings, news: &[NewPurchase]) -> Result<Vec<Result<Outcome, WriteError>>, AttemptError> {
-    let statement = client.prepare_cached(purchases::INSERT_BATCH_SQL).await.map_err(classify)?;
-    let inserted: HashSet<Uuid> = match tokio::time::timeout(settings.write_timeout, purchases::insert_batch(client, &statement, news)).await {
+async fn attempt(
+    client: &deadpool_postgres::Object,
+    settings: &WriterSettings,
+    news: &[NewPurchase],
+) -> Result<Vec<Result<Outcome, WriteError>>, AttemptError> {
+    let statement = client
+        .prepare_cached(purchases::INSERT_BATCH_SQL)
+        .await
+        .map_err(classify)?;
+    let inserted: HashSet<Uuid> = match tokio::time::timeout(
+        settings.write_timeout,
+        purchases::insert_batch(client, &statement, news),
+    )
+    .await
+    {
         Ok(Ok(inserted)) => inserted,
         Ok(Err(BatchError::Database(error))) => return Err(classify(error)),
-        Ok(Err(error @ BatchError::PriceOutOfRange(_))) => return Err(AttemptError::Price(error.to_string())),
-        Err(_) => return Err(AttemptError::Connection(format!("no answer within {:?}", settings.write_timeout))),
+        Ok(Err(error @ BatchError::PriceOutOfRange(_))) => {
+            return Err(AttemptError::Price(error.to_string()));
+        }
+        Err(_) => {
+            return Err(AttemptError::Connection(format!(
+                "no answer within {:?}",
+                settings.write_timeout
+            )));
+        }
     };
     let conflicting: Vec<Uuid> = news
         .iter()
@@ -334,14 +408,20 @@ async fn attempt(client: &deadpool_postgres::Object, settings: &WriterSettings, 
                 return Ok(Outcome::Created);
             }
             let Some(idempotency) = &new.idempotency else {
-                return Err(WriteError::Internal("a purchase without a key was not inserted".to_owned()));
+                return Err(WriteError::Internal(
+                    "a purchase without a key was not inserted".to_owned(),
+                ));
             };
             match existing.get(&idempotency.key) {
-                Some(stored) if stored.request_hash.as_deref() == Some(&idempotency.request_hash[..]) => {
+                Some(stored)
+                    if stored.request_hash.as_deref() == Some(&idempotency.request_hash[..]) =>
+                {
                     Ok(Outcome::Replayed(stored.clone()))
                 }
                 Some(_) => Err(WriteError::KeyReused(idempotency.key)),
-                None => Err(WriteError::Internal("the purchase holding this key was not found".to_owned())),
+                None => Err(WriteError::Internal(
+                    "the purchase holding this key was not found".to_owned(),
+                )),
             }
         })
         .collect())

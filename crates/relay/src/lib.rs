@@ -35,7 +35,12 @@ pub use publisher::Publisher;
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
     /// Address of the health and metrics endpoints.
-    #[arg(long = "addr", env = "RELAY_ADDR", value_name = "RELAY_ADDR", default_value = "0.0.0.0:8003")]
+    #[arg(
+        long = "addr",
+        env = "RELAY_ADDR",
+        value_name = "RELAY_ADDR",
+        default_value = "0.0.0.0:8003"
+    )]
     pub addr: SocketAddr,
     #[command(flatten)]
     pub database: supermarket_storage::DatabaseArgs,
@@ -69,13 +74,40 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let listener = supermarket_http::bind(config.addr, "RELAY_ADDR").await?;
         let port = listener.local_addr()?.port();
-        let pool = supermarket_storage::pool::pool(&config.database.database_url, "DATABASE_URL", usize::from(config.database.db_pool_size))?;
-        supermarket_storage::pool::wait_until_answers(&pool, "DATABASE_URL", config.database.db_wait()).await?;
-        let (_, js) = retry_startup("NATS server", "NATS_URL", config.nats.nats_wait(), supermarket_events::connect_error_is_permanent,
-            || supermarket_events::connect(&config.nats)).await?;
+        let pool = supermarket_storage::pool::pool(
+            &config.database.database_url,
+            "DATABASE_URL",
+            usize::from(config.database.db_pool_size),
+        )?;
+        supermarket_storage::pool::wait_until_answers(
+            &pool,
+            "DATABASE_URL",
+            config.database.db_wait(),
+        )
+        .await?;
+        let (_, js) = retry_startup(
+            "NATS server",
+            "NATS_URL",
+            config.nats.nats_wait(),
+            supermarket_events::connect_error_is_permanent,
+            || supermarket_events::connect(&config.nats),
+        )
+        .await?;
         supermarket_events::ensure_stream(&js, &config.nats).await?;
-        let publisher = Arc::new(Publisher::new(pool, js, config.nats.clone(), config.batch_size, config.max_in_flight, Arc::new(Metrics::default())));
-        Ok(Application { listener, port, config, publisher })
+        let publisher = Arc::new(Publisher::new(
+            pool,
+            js,
+            config.nats.clone(),
+            config.batch_size,
+            config.max_in_flight,
+            Arc::new(Metrics::default()),
+        ));
+        Ok(Application {
+            listener,
+            port,
+            config,
+            publisher,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -89,9 +121,18 @@ impl Application {
     /// Runs the relay loop and the HTTP endpoints until `shutdown`.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let wake = Arc::new(Notify::new());
-        let listener_task = tokio::spawn(wakeup::listen(self.config.database.database_url.clone(), wake.clone(), shutdown.clone()));
+        let listener_task = tokio::spawn(wakeup::listen(
+            self.config.database.database_url.clone(),
+            wake.clone(),
+            shutdown.clone(),
+        ));
         let poll = Duration::from_millis(self.config.poll_ms);
-        let relay_task = tokio::spawn(relay_loop(self.publisher.clone(), wake, poll, shutdown.clone()));
+        let relay_task = tokio::spawn(relay_loop(
+            self.publisher.clone(),
+            wake,
+            poll,
+            shutdown.clone(),
+        ));
         let router = router(self.publisher.clone());
         tracing::info!(port = self.port, stream = %self.config.nats.stream, batch_size = self.config.batch_size, "relay started");
         let served = supermarket_http::serve(self.listener, router, shutdown.clone()).await;
@@ -105,12 +146,20 @@ impl Application {
 /// `supermarket serve relay`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     supermarket_http::telemetry::init();
-    Application::build(config).await?.run_until_stopped(shutdown).await
+    Application::build(config)
+        .await?
+        .run_until_stopped(shutdown)
+        .await
 }
 
 /// Publishes batches until `shutdown`: back to back while a backlog lasts,
 /// otherwise on a notification or after `poll`.
-pub async fn relay_loop(publisher: Arc<Publisher>, wake: Arc<Notify>, poll: Duration, shutdown: CancellationToken) {
+pub async fn relay_loop(
+    publisher: Arc<Publisher>,
+    wake: Arc<Notify>,
+    poll: Duration,
+    shutdown: CancellationToken,
+) {
     let mut backoff = Duration::from_millis(100);
     while !shutdown.is_cancelled() {
         match publisher.publish_batch().await {
@@ -126,14 +175,21 @@ pub async fn relay_loop(publisher: Arc<Publisher>, wake: Arc<Notify>, poll: Dura
             Err(error) if !publisher.broker_connected() => {
                 // Nothing can be published until the client is back: wait for
                 // that rather than for a backoff that would outlast it.
-                tracing::warn!(error = format!("{error:#}"), "outbox batch failed: NATS is not connected; rows stay until it is back");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "outbox batch failed: NATS is not connected; rows stay until it is back"
+                );
                 tokio::select! {
                     () = publisher.broker_reconnected() => {}
                     () = shutdown.cancelled() => {}
                 }
             }
             Err(error) => {
-                tracing::warn!(error = format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "outbox batch failed; rows stay for a retry");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "outbox batch failed; rows stay for a retry"
+                );
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
                     () = shutdown.cancelled() => {}
@@ -170,9 +226,16 @@ async fn metrics_text(State(publisher): State<Arc<Publisher>>) -> impl IntoRespo
     let backlog = match publisher.backlog().await {
         Ok(backlog) => Some(backlog),
         Err(error) => {
-            tracing::warn!(error = format!("{error:#}"), "cannot read the outbox backlog for /metrics");
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "cannot read the outbox backlog for /metrics"
+            );
             None
         }
     };
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], publisher.metrics().render(backlog))
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        publisher.metrics().render(backlog),
+    )
 }

@@ -28,14 +28,48 @@ impl Metrics {
 
     pub fn render(&self, backlog: Option<Backlog>) -> String {
         let mut out = String::with_capacity(2048);
-        counter(&mut out, "relay_events_published_total", "Events acknowledged by JetStream.", &self.published);
-        counter(&mut out, "relay_duplicate_acks_total", "Publishes JetStream reported as duplicates (already in the stream).", &self.duplicates);
-        counter(&mut out, "relay_orphan_rows_total", "Outbox rows dropped because their purchase does not exist.", &self.orphans);
-        counter(&mut out, "relay_errors_total", "Failed batches (rolled back and retried).", &self.errors);
-        self.batch_sizes.render(&mut out, "relay_batch_size", "Outbox rows per non-empty batch.");
+        counter(
+            &mut out,
+            "relay_events_published_total",
+            "Events acknowledged by JetStream.",
+            &self.published,
+        );
+        counter(
+            &mut out,
+            "relay_duplicate_acks_total",
+            "Publishes JetStream reported as duplicates (already in the stream).",
+            &self.duplicates,
+        );
+        counter(
+            &mut out,
+            "relay_orphan_rows_total",
+            "Outbox rows dropped because their purchase does not exist.",
+            &self.orphans,
+        );
+        counter(
+            &mut out,
+            "relay_errors_total",
+            "Failed batches (rolled back and retried).",
+            &self.errors,
+        );
+        self.batch_sizes.render(
+            &mut out,
+            "relay_batch_size",
+            "Outbox rows per non-empty batch.",
+        );
         if let Some(backlog) = backlog {
-            gauge(&mut out, "relay_outbox_backlog", "Outbox rows waiting to be published.", backlog.rows as f64);
-            gauge(&mut out, "relay_outbox_oldest_age_seconds", "Age of the oldest waiting outbox row.", backlog.oldest_age_seconds);
+            gauge(
+                &mut out,
+                "relay_outbox_backlog",
+                "Outbox rows waiting to be published.",
+                backlog.rows as f64,
+            );
+            gauge(
+                &mut out,
+                "relay_outbox_oldest_age_seconds",
+                "Age of the oldest waiting outbox row.",
+                backlog.oldest_age_seconds,
+            );
         }
         out
     }
@@ -52,7 +86,10 @@ mod tests {
         metrics.published.fetch_add(7, Relaxed);
         metrics.observe_batch(3);
         metrics.observe_batch(600);
-        let text = metrics.render(Some(Backlog { rows: 2, oldest_age_seconds: 0.5 }));
+        let text = metrics.render(Some(Backlog {
+            rows: 2,
+            oldest_age_seconds: 0.5,
+        }));
         assert!(text.contains("relay_events_published_total 7\n"));
         assert!(text.contains("relay_batch_size_bucket{le=\"1\"} 0\n"));
         assert!(text.contains("relay_batch_size_bucket{le=\"10\"} 1\n"));

@@ -78,7 +78,14 @@ LEFT JOIN LATERAL (
 ORDER BY c.seq";
 
 impl Publisher {
-    pub fn new(pool: Pool, js: jetstream::Context, nats: NatsArgs, batch_size: u32, max_in_flight: u32, metrics: Arc<Metrics>) -> Publisher {
+    pub fn new(
+        pool: Pool,
+        js: jetstream::Context,
+        nats: NatsArgs,
+        batch_size: u32,
+        max_in_flight: u32,
+        metrics: Arc<Metrics>,
+    ) -> Publisher {
         Publisher {
             pool,
             js,
@@ -108,9 +115,16 @@ impl Publisher {
     }
 
     async fn try_publish_batch(&self, stop: Stop) -> anyhow::Result<usize> {
-        let mut client = self.pool.get().await.context("no OLTP database connection (DATABASE_URL)")?;
+        let mut client = self
+            .pool
+            .get()
+            .await
+            .context("no OLTP database connection (DATABASE_URL)")?;
         let tx = client.transaction().await?;
-        let rows = tx.query(CLAIM_AND_READ, &[&self.batch_size]).await.context("cannot claim outbox rows")?;
+        let rows = tx
+            .query(CLAIM_AND_READ, &[&self.batch_size])
+            .await
+            .context("cannot claim outbox rows")?;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -124,7 +138,9 @@ impl Publisher {
             let branch: Option<String> = row.get("branch_id");
             let product_ids: Option<Vec<i32>> = row.get("product_ids");
             match (branch, product_ids) {
-                (Some(branch_id), Some(product_ids)) if event_type == PurchaseCreated::EVENT_TYPE => {
+                (Some(branch_id), Some(product_ids))
+                    if event_type == PurchaseCreated::EVENT_TYPE =>
+                {
                     let names: Vec<String> = row.get("names");
                     let prices: Vec<i64> = row.get("prices");
                     let purchased_at: DateTime<Utc> = row.get("purchased_at");
@@ -140,7 +156,11 @@ impl Publisher {
                             .into_iter()
                             .zip(names)
                             .zip(prices)
-                            .map(|((product_id, product_name), unit_price_cents)| EventItem { product_id, product_name, unit_price_cents })
+                            .map(|((product_id, product_name), unit_price_cents)| EventItem {
+                                product_id,
+                                product_name,
+                                unit_price_cents,
+                            })
                             .collect(),
                         total_cents: row.get("total_cents"),
                     });
@@ -187,13 +207,24 @@ impl Publisher {
             // Dropping `tx` rolls back, as a dead process would.
             return Ok(0);
         }
-        tx.execute("DELETE FROM outbox WHERE seq = ANY($1)", &[&seqs]).await.context("cannot delete published outbox rows")?;
-        tx.commit().await.context("cannot commit the outbox batch")?;
+        tx.execute("DELETE FROM outbox WHERE seq = ANY($1)", &[&seqs])
+            .await
+            .context("cannot delete published outbox rows")?;
+        tx.commit()
+            .await
+            .context("cannot commit the outbox batch")?;
 
-        self.metrics.published.fetch_add(events.len() as u64, Relaxed);
+        self.metrics
+            .published
+            .fetch_add(events.len() as u64, Relaxed);
         self.metrics.duplicates.fetch_add(duplicates, Relaxed);
         self.metrics.observe_batch(seqs.len() as u64);
-        tracing::debug!(rows = seqs.len(), published = events.len(), duplicates, "outbox batch published");
+        tracing::debug!(
+            rows = seqs.len(),
+            published = events.len(),
+            duplicates,
+            "outbox batch published"
+        );
         Ok(seqs.len())
     }
 
@@ -209,7 +240,10 @@ impl Publisher {
                 &[],
             )
             .await?;
-        Ok(Backlog { rows: row.get(0), oldest_age_seconds: row.get(1) })
+        Ok(Backlog {
+            rows: row.get(0),
+            oldest_age_seconds: row.get(1),
+        })
     }
 }
 
@@ -228,7 +262,9 @@ async fn until_connected_is(client: &async_nats::Client, wanted: bool) {
 }
 
 /// Whether an ack reports a duplicate; an error fails the batch.
-fn check_ack(ack: Result<jetstream::publish::PublishAck, jetstream::context::PublishError>) -> anyhow::Result<bool> {
+fn check_ack(
+    ack: Result<jetstream::publish::PublishAck, jetstream::context::PublishError>,
+) -> anyhow::Result<bool> {
     let ack = ack.context("JetStream did not acknowledge a publish")?;
     Ok(ack.duplicate)
 }

@@ -20,7 +20,10 @@ pub async fn listen(database_url: String, wake: Arc<Notify>, shutdown: Cancellat
             () = shutdown.cancelled() => return,
         };
         if let Err(error) = result {
-            tracing::warn!(error = format!("{error:#}"), "LISTEN outbox connection lost; polling until it is back");
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "LISTEN outbox connection lost; polling until it is back"
+            );
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(1)) => {}

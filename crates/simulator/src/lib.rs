@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hdrhistogram::Histogram;
+use rand::Rng;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::Rng;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -126,7 +126,8 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> 
 fn client(args: &Args) -> anyhow::Result<reqwest::Client> {
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(token) = &args.token {
-        let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).context("SIMULATE_TOKEN holds characters not allowed in a header")?;
+        let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .context("SIMULATE_TOKEN holds characters not allowed in a header")?;
         headers.insert(reqwest::header::AUTHORIZATION, value);
     }
     reqwest::Client::builder()
@@ -141,29 +142,58 @@ fn client(args: &Args) -> anyhow::Result<reqwest::Client> {
 /// The catalog the [`Generator`] sells from, read from a service serving
 /// `GET {base}/api/v1/products` and `/api/v1/branches`: the products and the
 /// branch ids.
-pub async fn fetch_catalog(client: &reqwest::Client, base: &str) -> anyhow::Result<(Vec<CatalogProduct>, Vec<String>)> {
+pub async fn fetch_catalog(
+    client: &reqwest::Client,
+    base: &str,
+) -> anyhow::Result<(Vec<CatalogProduct>, Vec<String>)> {
     let products: Vec<CatalogProduct> = fetch(client, &format!("{base}/api/v1/products")).await?;
     let branches: Vec<CatalogBranch> = fetch(client, &format!("{base}/api/v1/branches")).await?;
     Ok((products, branches.into_iter().map(|b| b.id).collect()))
 }
 
-async fn fetch<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> anyhow::Result<T> {
-    let response = client.get(url).send().await.with_context(|| format!("GET {url} failed"))?;
+async fn fetch<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &str,
+) -> anyhow::Result<T> {
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("GET {url} failed"))?;
     let status = response.status();
     anyhow::ensure!(status.is_success(), "GET {url} answered {status}");
-    response.json().await.with_context(|| format!("GET {url}: unexpected body"))
+    response
+        .json()
+        .await
+        .with_context(|| format!("GET {url}: unexpected body"))
 }
 
 /// Runs the traffic and returns the report (without printing it).
 pub async fn simulate(args: Args, shutdown: CancellationToken) -> anyhow::Result<Report> {
-    for (name, share) in [("--returning-share", args.returning_share), ("--retry-share", args.retry_share), ("--invalid-share", args.invalid_share)] {
-        anyhow::ensure!((0.0..=1.0).contains(&share), "{name} must be between 0 and 1, got {share}");
+    for (name, share) in [
+        ("--returning-share", args.returning_share),
+        ("--retry-share", args.retry_share),
+        ("--invalid-share", args.invalid_share),
+    ] {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&share),
+            "{name} must be between 0 and 1, got {share}"
+        );
     }
     let client = client(&args)?;
     let target = args.target.trim_end_matches('/').to_owned();
-    let catalog_base = args.products_url.as_deref().unwrap_or(&target).trim_end_matches('/').to_owned();
+    let catalog_base = args
+        .products_url
+        .as_deref()
+        .unwrap_or(&target)
+        .trim_end_matches('/')
+        .to_owned();
     let (products, branches) = fetch_catalog(&client, &catalog_base).await?;
-    let mix = Mix { returning: args.returning_share, retry: args.retry_share, invalid: args.invalid_share };
+    let mix = Mix {
+        returning: args.returning_share,
+        retry: args.retry_share,
+        invalid: args.invalid_share,
+    };
     let generator = Generator::new(products, branches, mix)?;
     tracing::info!(target = %target, rate = args.rate, duration_s = args.duration, concurrency = args.concurrency, "simulating cashiers");
 
@@ -201,8 +231,11 @@ pub async fn simulate(args: Args, shutdown: CancellationToken) -> anyhow::Result
             _ = shutdown.cancelled() => break,
         };
         let known = {
-            let stats = stats.lock().map_err(|_| anyhow::anyhow!("stats lock poisoned"))?;
-            (!stats.customers.is_empty()).then(|| stats.customers[rng.random_range(0..stats.customers.len())])
+            let stats = stats
+                .lock()
+                .map_err(|_| anyhow::anyhow!("stats lock poisoned"))?;
+            (!stats.customers.is_empty())
+                .then(|| stats.customers[rng.random_range(0..stats.customers.len())])
         };
         let sale = generator.next(&mut rng, known);
         requests += 1 + u64::from(sale.retry);
@@ -215,7 +248,9 @@ pub async fn simulate(args: Args, shutdown: CancellationToken) -> anyhow::Result
     // Wait for the requests in flight.
     let _ = permits.acquire_many(args.concurrency).await;
     let elapsed = started.elapsed().as_secs_f64();
-    let stats = stats.lock().map_err(|_| anyhow::anyhow!("stats lock poisoned"))?;
+    let stats = stats
+        .lock()
+        .map_err(|_| anyhow::anyhow!("stats lock poisoned"))?;
     let ms = |us: u64| us as f64 / 1000.0;
     Ok(Report {
         duration_s: elapsed,
@@ -243,13 +278,20 @@ async fn send_sale(client: &reqwest::Client, url: &str, sale: Sale, stats: &Mute
     let attempts = if sale.retry { 2 } else { 1 };
     for attempt in 0..attempts {
         let started = Instant::now();
-        let result = client.post(url).header("Idempotency-Key", sale.key.to_string()).json(&sale.body).send().await;
+        let result = client
+            .post(url)
+            .header("Idempotency-Key", sale.key.to_string())
+            .json(&sale.body)
+            .send()
+            .await;
         let (status, replayed, customer) = match result {
             Ok(response) => {
                 let status = response.status().as_u16();
                 let replayed = response.headers().contains_key("idempotent-replayed");
                 let body: serde_json::Value = response.json().await.unwrap_or_default();
-                let customer = body["customer_id"].as_str().and_then(|c| Uuid::parse_str(c).ok());
+                let customer = body["customer_id"]
+                    .as_str()
+                    .and_then(|c| Uuid::parse_str(c).ok());
                 (Some(status), replayed, customer)
             }
             Err(error) => {
@@ -282,16 +324,38 @@ async fn send_sale(client: &reqwest::Client, url: &str, sale: Sale, stats: &Mute
 }
 
 fn print_report(args: &Args, report: &Report) {
-    println!("simulated {:.1} s against {} (target rate {}, concurrency {})", report.duration_s, args.target,
-             if args.rate == 0 { "unlimited".to_owned() } else { format!("{}/s", args.rate) }, args.concurrency);
-    println!("  requests           {:>10}   ({:.0}/s achieved)", report.requests, report.achieved_rps);
-    println!("  purchases created  {:>10}   ({:.0}/s)", report.purchases_created, report.purchases_per_s);
+    println!(
+        "simulated {:.1} s against {} (target rate {}, concurrency {})",
+        report.duration_s,
+        args.target,
+        if args.rate == 0 {
+            "unlimited".to_owned()
+        } else {
+            format!("{}/s", args.rate)
+        },
+        args.concurrency
+    );
+    println!(
+        "  requests           {:>10}   ({:.0}/s achieved)",
+        report.requests, report.achieved_rps
+    );
+    println!(
+        "  purchases created  {:>10}   ({:.0}/s)",
+        report.purchases_created, report.purchases_per_s
+    );
     println!("  retries replayed   {:>10}", report.replays_ok);
     println!("  invalid refused    {:>10}", report.invalid_refused);
     println!("  unexpected answers {:>10}", report.unexpected);
     println!("  transport errors   {:>10}", report.transport_errors);
-    let statuses: Vec<String> = report.statuses.iter().map(|(status, count)| format!("{status}: {count}")).collect();
+    let statuses: Vec<String> = report
+        .statuses
+        .iter()
+        .map(|(status, count)| format!("{status}: {count}"))
+        .collect();
     println!("  statuses           {}", statuses.join(", "));
     let l = &report.latency_ms;
-    println!("  latency ms         p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  mean {:.2}", l.p50, l.p90, l.p99, l.max, l.mean);
+    println!(
+        "  latency ms         p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  mean {:.2}",
+        l.p50, l.p90, l.p99, l.max, l.mean
+    );
 }

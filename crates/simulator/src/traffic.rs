@@ -56,11 +56,30 @@ pub struct Generator {
 const STAPLES: [&str; 3] = ["milk", "eggs", "bread"];
 
 impl Generator {
-    pub fn new(products: Vec<CatalogProduct>, branches: Vec<String>, mix: Mix) -> anyhow::Result<Generator> {
-        anyhow::ensure!(products.len() >= 4, "the catalog has {} products; baskets need at least 4", products.len());
+    pub fn new(
+        products: Vec<CatalogProduct>,
+        branches: Vec<String>,
+        mix: Mix,
+    ) -> anyhow::Result<Generator> {
+        anyhow::ensure!(
+            products.len() >= 4,
+            "the catalog has {} products; baskets need at least 4",
+            products.len()
+        );
         anyhow::ensure!(!branches.is_empty(), "there are no branches");
-        let weights = WeightedIndex::new(products.iter().map(|p| if STAPLES.contains(&p.name.as_str()) { 12 } else { 1 }))?;
-        Ok(Generator { products, weights, branches, mix })
+        let weights = WeightedIndex::new(products.iter().map(|p| {
+            if STAPLES.contains(&p.name.as_str()) {
+                12
+            } else {
+                1
+            }
+        }))?;
+        Ok(Generator {
+            products,
+            weights,
+            branches,
+            mix,
+        })
     }
 
     /// 2 to 4 distinct products, named mostly by name, sometimes by id.
@@ -77,7 +96,11 @@ impl Generator {
             .into_iter()
             .map(|index| {
                 let product = &self.products[index];
-                if rng.random_bool(0.1) { json!(product.id) } else { json!(product.name) }
+                if rng.random_bool(0.1) {
+                    json!(product.id)
+                } else {
+                    json!(product.name)
+                }
             })
             .collect()
     }
@@ -103,6 +126,11 @@ impl Generator {
             Kind::Sale
         };
         body["items"] = Value::Array(items);
-        Sale { body, key: Uuid::new_v4(), kind, retry: kind == Kind::Sale && rng.random_bool(self.mix.retry) }
+        Sale {
+            body,
+            key: Uuid::new_v4(),
+            kind,
+            retry: kind == Kind::Sale && rng.random_bool(self.mix.retry),
+        }
     }
 }

@@ -15,7 +15,9 @@ const SEED_SQL: &str = "
 async fn realistic_traffic_is_stored_and_reported() {
     let db = TestDatabases::new().await;
     db.oltp().await.batch_execute(SEED_SQL).await.unwrap();
-    let app = Application::build(Config::for_database(&db.oltp_url)).await.unwrap();
+    let app = Application::build(Config::for_database(&db.oltp_url))
+        .await
+        .unwrap();
     let target = format!("http://127.0.0.1:{}", app.port());
     let stop = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(stop.clone()));
@@ -38,14 +40,26 @@ async fn realistic_traffic_is_stored_and_reported() {
     assert!(report.requests >= 300, "{report:?}");
     assert_eq!(report.unexpected, 0, "{report:?}");
     assert_eq!(report.transport_errors, 0, "{report:?}");
-    assert!(report.invalid_refused > 0 && report.replays_ok > 0, "{report:?}");
-    assert_eq!(report.purchases_created + report.replays_ok + report.invalid_refused, report.requests);
+    assert!(
+        report.invalid_refused > 0 && report.replays_ok > 0,
+        "{report:?}"
+    );
+    assert_eq!(
+        report.purchases_created + report.replays_ok + report.invalid_refused,
+        report.requests
+    );
     assert!(report.latency_ms.p50 > 0.0 && report.latency_ms.max >= report.latency_ms.p99);
     let stored = db.oltp_count("SELECT count(*) FROM purchases").await as u64;
-    assert_eq!(stored, report.purchases_created, "replays and invalid baskets store nothing");
+    assert_eq!(
+        stored, report.purchases_created,
+        "replays and invalid baskets store nothing"
+    );
     // Returning customers: fewer customers than purchases.
     let customers = db.oltp_count("SELECT count(*) FROM customers").await as u64;
-    assert!(customers < stored, "{customers} customers for {stored} purchases");
+    assert!(
+        customers < stored,
+        "{customers} customers for {stored} purchases"
+    );
     let sizes = db.oltp_count("SELECT count(*) FROM (SELECT purchase_id FROM purchase_items GROUP BY 1 HAVING count(*) NOT BETWEEN 2 AND 4) s").await;
     assert_eq!(sizes, 0, "every basket holds 2 to 4 products");
 }

@@ -5,13 +5,23 @@ use supermarket_domain::{Branches, Catalog, Money, Product, ProductId};
 use tokio_postgres::GenericClient;
 
 pub async fn load_branches(client: &impl GenericClient) -> anyhow::Result<Branches> {
-    let rows = client.query("SELECT id, name FROM branches ORDER BY id", &[]).await?;
-    Branches::new(rows.iter().map(|row| (row.get::<_, String>(0), row.get::<_, String>(1))))
-        .context("the branches table breaks a rule")
+    let rows = client
+        .query("SELECT id, name FROM branches ORDER BY id", &[])
+        .await?;
+    Branches::new(
+        rows.iter()
+            .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1))),
+    )
+    .context("the branches table breaks a rule")
 }
 
 pub async fn load_catalog(client: &impl GenericClient) -> anyhow::Result<Catalog> {
-    let rows = client.query("SELECT id, name, price_cents FROM products ORDER BY id", &[]).await?;
+    let rows = client
+        .query(
+            "SELECT id, name, price_cents FROM products ORDER BY id",
+            &[],
+        )
+        .await?;
     Catalog::new(rows.iter().map(|row| Product {
         id: ProductId(row.get(0)),
         name: row.get(1),

@@ -12,7 +12,12 @@ use crate::startup::DEFAULT_WAIT_SECS;
 pub struct DatabaseArgs {
     /// PostgreSQL URL of the transactional database, e.g.
     /// postgres://user:password@host:5432/supermarket
-    #[arg(long = "database-url", env = "DATABASE_URL", value_name = "DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long = "database-url",
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: String,
 
     /// Largest number of pooled connections to the OLTP database.
@@ -31,7 +36,11 @@ pub struct DatabaseArgs {
 impl DatabaseArgs {
     /// Settings for tests and tools: the default start-up wait.
     pub fn new(database_url: impl Into<String>, db_pool_size: u16) -> DatabaseArgs {
-        DatabaseArgs { database_url: database_url.into(), db_pool_size, db_wait_secs: DEFAULT_WAIT_SECS }
+        DatabaseArgs {
+            database_url: database_url.into(),
+            db_pool_size,
+            db_wait_secs: DEFAULT_WAIT_SECS,
+        }
     }
 
     /// How long to wait at start for the database to answer (`DB_WAIT_SECS`).
@@ -44,8 +53,12 @@ impl DatabaseArgs {
 #[derive(Args, Clone, Debug)]
 pub struct AnalyticsDatabaseArgs {
     /// PostgreSQL URL of the analytics database (read models).
-    #[arg(long = "analytics-database-url", env = "ANALYTICS_DATABASE_URL", value_name = "ANALYTICS_DATABASE_URL",
-          hide_env_values = true)]
+    #[arg(
+        long = "analytics-database-url",
+        env = "ANALYTICS_DATABASE_URL",
+        value_name = "ANALYTICS_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub analytics_database_url: String,
 
     /// Largest number of pooled connections to the analytics database.
@@ -62,7 +75,10 @@ pub struct AnalyticsDatabaseArgs {
 
 impl AnalyticsDatabaseArgs {
     /// Settings for tests and tools: the default start-up wait.
-    pub fn new(analytics_database_url: impl Into<String>, analytics_db_pool_size: u16) -> AnalyticsDatabaseArgs {
+    pub fn new(
+        analytics_database_url: impl Into<String>,
+        analytics_db_pool_size: u16,
+    ) -> AnalyticsDatabaseArgs {
         AnalyticsDatabaseArgs {
             analytics_database_url: analytics_database_url.into(),
             analytics_db_pool_size,
@@ -84,8 +100,14 @@ pub fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
         Some((base, params)) => (base, Some(params)),
         None => (url, None),
     };
-    let scheme_end = base.find("://").context("the server URL must be a postgres:// URL")? + 3;
-    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let scheme_end = base
+        .find("://")
+        .context("the server URL must be a postgres:// URL")?
+        + 3;
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
     let mut out = format!("{}/{}", &base[..path_start], database);
     if let Some(params) = params {
         out.push('?');
@@ -98,11 +120,26 @@ pub fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
 mod tests {
     #[test]
     fn with_database_replaces_the_database_name_only() {
-        assert_eq!(super::with_database("postgres://u@h:5432/postgres", "x").unwrap(), "postgres://u@h:5432/x");
-        assert_eq!(super::with_database("postgres://u@h", "x").unwrap(), "postgres://u@h/x");
-        assert_eq!(super::with_database("postgres://u@h:5432", "x").unwrap(), "postgres://u@h:5432/x");
-        assert_eq!(super::with_database("postgres://u@h/db?sslmode=disable", "x").unwrap(), "postgres://u@h/x?sslmode=disable");
-        assert_eq!(super::with_database("postgres://u:p@h/db?sslmode=disable", "x").unwrap(), "postgres://u:p@h/x?sslmode=disable");
+        assert_eq!(
+            super::with_database("postgres://u@h:5432/postgres", "x").unwrap(),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h", "x").unwrap(),
+            "postgres://u@h/x"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h:5432", "x").unwrap(),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h/db?sslmode=disable", "x").unwrap(),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            super::with_database("postgres://u:p@h/db?sslmode=disable", "x").unwrap(),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
         assert!(super::with_database("host=h user=u", "x").is_err());
     }
 }

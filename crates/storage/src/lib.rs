@@ -18,6 +18,6 @@ pub mod migrate;
 pub mod pool;
 pub mod startup;
 
-pub use config::{with_database, AnalyticsDatabaseArgs, DatabaseArgs};
-pub use pool::{connect, connect_waiting, Pool};
+pub use config::{AnalyticsDatabaseArgs, DatabaseArgs, with_database};
+pub use pool::{Pool, connect, connect_waiting};
 pub mod purchases;

@@ -24,7 +24,13 @@ pub fn pool(url: &str, setting: &str, size: usize) -> anyhow::Result<Pool> {
     if config.get_application_name().is_none() {
         config.application_name("supermarket");
     }
-    let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
     Pool::builder(manager)
         .max_size(size)
         .build()
@@ -42,7 +48,9 @@ pub async fn check(pool: &Pool) -> anyhow::Result<()> {
 /// The connection's driver runs on a spawned task until the client is dropped.
 pub async fn connect(url: &str, setting: &str) -> anyhow::Result<Client> {
     let config = parse_url(url, setting)?;
-    open(&config).await.with_context(|| format!("cannot connect to the database at {setting}"))
+    open(&config)
+        .await
+        .with_context(|| format!("cannot connect to the database at {setting}"))
 }
 
 /// [`connect`] at a program's start: retries for up to `wait` while the
@@ -50,13 +58,19 @@ pub async fn connect(url: &str, setting: &str) -> anyhow::Result<Client> {
 /// authentication failure or a missing database fails at once.
 pub async fn connect_waiting(url: &str, setting: &str, wait: Duration) -> anyhow::Result<Client> {
     let config = parse_url(url, setting)?;
-    retry_startup("database", setting, wait, waiting_cannot_fix, || open(&config)).await
+    retry_startup("database", setting, wait, waiting_cannot_fix, || {
+        open(&config)
+    })
+    .await
 }
 
 /// Waits at a program's start, for up to `wait`, until the pool's database
 /// runs a trivial query; fails at once like [`connect_waiting`].
 pub async fn wait_until_answers(pool: &Pool, setting: &str, wait: Duration) -> anyhow::Result<()> {
-    retry_startup("database", setting, wait, waiting_cannot_fix, || check(pool)).await
+    retry_startup("database", setting, wait, waiting_cannot_fix, || {
+        check(pool)
+    })
+    .await
 }
 
 async fn open(config: &tokio_postgres::Config) -> anyhow::Result<Client> {
@@ -74,13 +88,18 @@ async fn open(config: &tokio_postgres::Config) -> anyhow::Result<Client> {
 /// not exist) or a database that does not exist (3D000). A server that is
 /// starting answers 57P03 instead, which is retried.
 fn waiting_cannot_fix(error: &anyhow::Error) -> bool {
-    const FOR_GOOD: [SqlState; 3] =
-        [SqlState::INVALID_PASSWORD, SqlState::INVALID_AUTHORIZATION_SPECIFICATION, SqlState::INVALID_CATALOG_NAME];
+    const FOR_GOOD: [SqlState; 3] = [
+        SqlState::INVALID_PASSWORD,
+        SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+        SqlState::INVALID_CATALOG_NAME,
+    ];
     error.chain().any(|cause| {
         let postgres = match cause.downcast_ref::<PoolError>() {
             Some(PoolError::Backend(backend)) => Some(backend),
             _ => cause.downcast_ref::<tokio_postgres::Error>(),
         };
-        postgres.and_then(tokio_postgres::Error::code).is_some_and(|code| FOR_GOOD.contains(code))
+        postgres
+            .and_then(tokio_postgres::Error::code)
+            .is_some_and(|code| FOR_GOOD.contains(code))
     })
 }

@@ -86,11 +86,14 @@ impl Columns {
             columns.times.push(purchase.purchased_at());
             columns.totals.push(purchase.total().cents());
             columns.keys.push(new.idempotency.as_ref().map(|i| i.key));
-            columns.hashes.push(new.idempotency.as_ref().map(|i| i.request_hash.to_vec()));
+            columns
+                .hashes
+                .push(new.idempotency.as_ref().map(|i| i.request_hash.to_vec()));
             for item in purchase.items() {
                 columns.item_purchases.push(purchase.id().0);
                 columns.item_products.push(item.product_id.0);
-                let price = i32::try_from(item.unit_price.cents()).map_err(|_| BatchError::PriceOutOfRange(item.unit_price.cents()))?;
+                let price = i32::try_from(item.unit_price.cents())
+                    .map_err(|_| BatchError::PriceOutOfRange(item.unit_price.cents()))?;
                 columns.item_prices.push(price);
             }
         }
@@ -118,7 +121,11 @@ pub async fn prepare_insert_batch(client: &Client) -> Result<Statement, tokio_po
 ///
 /// Rows are sent in idempotency-key order so that concurrent batches wait on
 /// each other's keys in one order rather than deadlocking.
-pub async fn insert_batch(client: &Client, statement: &Statement, batch: &[NewPurchase]) -> Result<HashSet<Uuid>, BatchError> {
+pub async fn insert_batch(
+    client: &Client,
+    statement: &Statement,
+    batch: &[NewPurchase],
+) -> Result<HashSet<Uuid>, BatchError> {
     let mut ordered: Vec<&NewPurchase> = batch.iter().collect();
     ordered.sort_by_key(|new| new.idempotency.as_ref().map(|i| i.key));
     let c = Columns::of(&ordered)?;
@@ -178,14 +185,20 @@ fn stored(row: &Row) -> StoredPurchase {
 }
 
 /// The purchases stored under any of `keys`.
-pub async fn find_by_idempotency_keys(client: &Client, keys: &[Uuid]) -> Result<Vec<StoredPurchase>, tokio_postgres::Error> {
+pub async fn find_by_idempotency_keys(
+    client: &Client,
+    keys: &[Uuid],
+) -> Result<Vec<StoredPurchase>, tokio_postgres::Error> {
     let sql = format!("{SELECT_STORED} WHERE p.idempotency_key = ANY($1) GROUP BY p.id");
     let rows = client.query(&sql, &[&keys]).await?;
     Ok(rows.iter().map(stored).collect())
 }
 
 /// One purchase by id.
-pub async fn find_by_id(client: &Client, id: Uuid) -> Result<Option<StoredPurchase>, tokio_postgres::Error> {
+pub async fn find_by_id(
+    client: &Client,
+    id: Uuid,
+) -> Result<Option<StoredPurchase>, tokio_postgres::Error> {
     let sql = format!("{SELECT_STORED} WHERE p.id = $1 GROUP BY p.id");
     let row = client.query_opt(&sql, &[&id]).await?;
     Ok(row.as_ref().map(stored))

@@ -20,54 +20,156 @@ use std::path::{Path, PathBuf};
 /// its literal contains the text. An entry that matches no site fails the
 /// test too, so the list can't go stale.
 const ALLOWED: &[(&str, &str, &str)] = &[
-    ("crates/storage/src/purchases.rs", "{SELECT_STORED} WHERE",
-     "SELECT_STORED is a constant of the same file; the values are $1 parameters"),
-    ("crates/lake/src/ledger.rs", "{MULTIRANGE_FROM_ARRAYS}",
-     "MULTIRANGE_FROM_ARRAYS is a constant SQL fragment of the same file; the values are $n parameters"),
-    ("crates/loader/src/load.rs", "pg_advisory_xact_lock({LOADER_LOCK_KEY})",
-     "LOADER_LOCK_KEY is an integer constant"),
-    ("crates/loader/src/load.rs", "DROP CONSTRAINT {name}",
-     "name is the primary key's name as PostgreSQL's quote_ident() returned it from pg_constraint"),
-    ("crates/loader/src/load.rs", "ADD CONSTRAINT {name} {definition}",
-     "name from quote_ident(), definition from pg_get_constraintdef(): both written by PostgreSQL from its catalog"),
-    ("crates/analytics/src/rebuild.rs", "LOCK TABLE {TABLES}",
-     "TABLES is a constant list of the read-model tables"),
-    ("crates/analytics/src/rebuild.rs", "COPY {table} FROM STDIN",
-     "table comes from the constant COPIES list of the same file"),
-    ("crates/analytics/src/rebuild.rs", "COPY ({query}) TO STDOUT",
-     "query comes from the constant COPIES list of the same file"),
-    ("crates/purchases/src/catalog.rs", "LISTEN {channel}",
-     "channel is a &'static str identifier written in the code (\"catalog\"); LISTEN takes no parameters"),
-    ("crates/cli/src/up.rs", "CREATE DATABASE \\\"{name}\\\"",
-     "UP_OLTP_DATABASE/UP_ANALYTICS_DATABASE are validated by `database_name` (a-z, 0-9, _) and quoted; CREATE DATABASE takes no parameters"),
-    ("crates/cli/src/up.rs", "CREATE DATABASE {name}",
-     "the error message of the statement above, not SQL"),
-    ("crates/testkit/src/db.rs", "CREATE DATABASE {name}",
-     "test database names are generated: test_<12 hex digits>[_analytics]"),
-    ("crates/testkit/src/db.rs", "DROP DATABASE IF EXISTS {name}",
-     "test database names are generated: test_<12 hex digits>[_analytics]"),
-    ("crates/purchases/tests/purchases_api/purchases.rs", "ALTER DATABASE {name} ALLOW_CONNECTIONS",
-     "the generated name of the test's own database (test_<hex>), from its URL"),
-    ("crates/analytics/tests/analytics/helpers.rs", "SELECT {columns} FROM {name}",
-     "table and column names come from a constant list in the same function"),
-    ("crates/relay/tests/relay/helpers.rs", "FROM generate_series(1, {n})",
-     "n is an i64 (a test's row count) in a multi-statement batch, which takes no parameters"),
-    ("crates/lake/tests/lake/exactly_once.rs", "AND cardinality(objects) = {}",
-     "a usize (the number of files the test recorded)"),
-    ("crates/loader/tests/load.rs", "SELECT count(*) FROM {table}",
-     "table names come from a constant list in the same function"),
-    ("bench/analytics/main.rs", "CREATE DATABASE {DATABASE}", "DATABASE is a constant (bench_analytics)"),
-    ("bench/analytics/main.rs", "DROP DATABASE IF EXISTS {DATABASE}", "DATABASE is a constant (bench_analytics)"),
-    ("bench/freshness/main.rs", "CREATE DATABASE {name}", "generated names: bench_freshness_<8 hex digits>[_analytics]"),
-    ("bench/freshness/main.rs", "DROP DATABASE IF EXISTS {name}", "generated names: bench_freshness_<8 hex digits>[_analytics]"),
-    ("bench/ingest/main.rs", "CREATE DATABASE {name}", "generated name: bench_ingest_<process id>"),
-    ("bench/ingest/main.rs", "DROP DATABASE IF EXISTS {name}", "generated name: bench_ingest_<process id>"),
+    (
+        "crates/storage/src/purchases.rs",
+        "{SELECT_STORED} WHERE",
+        "SELECT_STORED is a constant of the same file; the values are $1 parameters",
+    ),
+    (
+        "crates/lake/src/ledger.rs",
+        "{MULTIRANGE_FROM_ARRAYS}",
+        "MULTIRANGE_FROM_ARRAYS is a constant SQL fragment of the same file; the values are $n parameters",
+    ),
+    (
+        "crates/loader/src/load.rs",
+        "pg_advisory_xact_lock({LOADER_LOCK_KEY})",
+        "LOADER_LOCK_KEY is an integer constant",
+    ),
+    (
+        "crates/loader/src/load.rs",
+        "DROP CONSTRAINT {name}",
+        "name is the primary key's name as PostgreSQL's quote_ident() returned it from pg_constraint",
+    ),
+    (
+        "crates/loader/src/load.rs",
+        "ADD CONSTRAINT {name} {definition}",
+        "name from quote_ident(), definition from pg_get_constraintdef(): both written by PostgreSQL from its catalog",
+    ),
+    (
+        "crates/analytics/src/rebuild.rs",
+        "LOCK TABLE {TABLES}",
+        "TABLES is a constant list of the read-model tables",
+    ),
+    (
+        "crates/analytics/src/rebuild.rs",
+        "COPY {table} FROM STDIN",
+        "table comes from the constant COPIES list of the same file",
+    ),
+    (
+        "crates/analytics/src/rebuild.rs",
+        "COPY ({query}) TO STDOUT",
+        "query comes from the constant COPIES list of the same file",
+    ),
+    (
+        "crates/purchases/src/catalog.rs",
+        "LISTEN {channel}",
+        "channel is a &'static str identifier written in the code (\"catalog\"); LISTEN takes no parameters",
+    ),
+    (
+        "crates/cli/src/up.rs",
+        "CREATE DATABASE \\\"{name}\\\"",
+        "UP_OLTP_DATABASE/UP_ANALYTICS_DATABASE are validated by `database_name` (a-z, 0-9, _) and quoted; CREATE DATABASE takes no parameters",
+    ),
+    (
+        "crates/cli/src/up.rs",
+        "CREATE DATABASE {name}",
+        "the error message of the statement above, not SQL",
+    ),
+    (
+        "crates/testkit/src/db.rs",
+        "CREATE DATABASE {name}",
+        "test database names are generated: test_<12 hex digits>[_analytics]",
+    ),
+    (
+        "crates/testkit/src/db.rs",
+        "DROP DATABASE IF EXISTS {name}",
+        "test database names are generated: test_<12 hex digits>[_analytics]",
+    ),
+    (
+        "crates/purchases/tests/purchases_api/purchases.rs",
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS",
+        "the generated name of the test's own database (test_<hex>), from its URL",
+    ),
+    (
+        "crates/analytics/tests/analytics/helpers.rs",
+        "SELECT {columns} FROM {name}",
+        "table and column names come from a constant list in the same function",
+    ),
+    (
+        "crates/relay/tests/relay/helpers.rs",
+        "FROM generate_series(1, {n})",
+        "n is an i64 (a test's row count) in a multi-statement batch, which takes no parameters",
+    ),
+    (
+        "crates/lake/tests/lake/exactly_once.rs",
+        "AND cardinality(objects) = {}",
+        "a usize (the number of files the test recorded)",
+    ),
+    (
+        "crates/loader/tests/load.rs",
+        "SELECT count(*) FROM {table}",
+        "table names come from a constant list in the same function",
+    ),
+    (
+        "bench/analytics/main.rs",
+        "CREATE DATABASE {DATABASE}",
+        "DATABASE is a constant (bench_analytics)",
+    ),
+    (
+        "bench/analytics/main.rs",
+        "DROP DATABASE IF EXISTS {DATABASE}",
+        "DATABASE is a constant (bench_analytics)",
+    ),
+    (
+        "bench/freshness/main.rs",
+        "CREATE DATABASE {name}",
+        "generated names: bench_freshness_<8 hex digits>[_analytics]",
+    ),
+    (
+        "bench/freshness/main.rs",
+        "DROP DATABASE IF EXISTS {name}",
+        "generated names: bench_freshness_<8 hex digits>[_analytics]",
+    ),
+    (
+        "bench/ingest/main.rs",
+        "CREATE DATABASE {name}",
+        "generated name: bench_ingest_<process id>",
+    ),
+    (
+        "bench/ingest/main.rs",
+        "DROP DATABASE IF EXISTS {name}",
+        "generated name: bench_ingest_<process id>",
+    ),
 ];
 
 const SQL_KEYWORDS: &[&str] = &[
-    "SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "COPY", "CREATE", "DROP", "ALTER", "TRUNCATE", "GRANT", "REVOKE",
-    "LISTEN", "NOTIFY", "UNLISTEN", "LOCK", "SET", "WHERE", "FROM", "INTO", "VALUES", "JOIN", "RETURNING", "EXECUTE",
-    "PREPARE", "DATABASE", "TABLE",
+    "SELECT",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "MERGE",
+    "COPY",
+    "CREATE",
+    "DROP",
+    "ALTER",
+    "TRUNCATE",
+    "GRANT",
+    "REVOKE",
+    "LISTEN",
+    "NOTIFY",
+    "UNLISTEN",
+    "LOCK",
+    "SET",
+    "WHERE",
+    "FROM",
+    "INTO",
+    "VALUES",
+    "JOIN",
+    "RETURNING",
+    "EXECUTE",
+    "PREPARE",
+    "DATABASE",
+    "TABLE",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +186,8 @@ fn lex(source: &str) -> Vec<(Token, usize)> {
     let chars: Vec<char> = source.chars().collect();
     let mut tokens = Vec::new();
     let (mut i, mut line) = (0, 1);
-    let count_lines = |from: usize, to: usize| chars[from..to].iter().filter(|c| **c == '\n').count();
+    let count_lines =
+        |from: usize, to: usize| chars[from..to].iter().filter(|c| **c == '\n').count();
     while i < chars.len() {
         let c = chars[i];
         let start = i;
@@ -141,7 +244,9 @@ fn lex(source: &str) -> Vec<(Token, usize)> {
             }
             tokens.push((Token::Ident(chars[start..i].iter().collect()), line));
         } else if c.is_ascii_digit() {
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.')
+            {
                 i += 1;
             }
             tokens.push((Token::Other, line));
@@ -176,7 +281,14 @@ fn string_literal(chars: &[char], i: usize) -> Option<(String, usize)> {
         let body = j + 1;
         let mut k = body;
         while k < chars.len() {
-            if chars[k] == '"' && chars[k + 1..].iter().take(hashes).filter(|c| **c == '#').count() == hashes {
+            if chars[k] == '"'
+                && chars[k + 1..]
+                    .iter()
+                    .take(hashes)
+                    .filter(|c| **c == '#')
+                    .count()
+                    == hashes
+            {
                 return Some((chars[body..k].iter().collect(), k + 1 + hashes));
             }
             k += 1;
@@ -199,7 +311,8 @@ fn string_literal(chars: &[char], i: usize) -> Option<(String, usize)> {
 }
 
 fn is_sql(text: &str) -> bool {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|word| SQL_KEYWORDS.contains(&word))
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| SQL_KEYWORDS.contains(&word))
 }
 
 /// Whether a format string interpolates something (`{x}`, `{}`; not `{{`).
@@ -234,7 +347,12 @@ fn scan(file: &str, source: &str) -> Vec<Site> {
     };
     let punct = |k: usize, p: char| matches!(tokens.get(k), Some((Token::Punct(q), _)) if *q == p);
     let mut site = |k: usize, how: &'static str, literal: &str| {
-        sites.push(Site { file: file.to_owned(), line: tokens[k].1, how, literal: literal.to_owned() })
+        sites.push(Site {
+            file: file.to_owned(),
+            line: tokens[k].1,
+            how,
+            literal: literal.to_owned(),
+        })
     };
     for k in 0..tokens.len() {
         // format!("... {x} ...") and friends.
@@ -265,19 +383,29 @@ fn scan(file: &str, source: &str) -> Vec<Site> {
                 site(at, "format string with interpolation", format);
             }
         }
-        let Some((Token::Str(literal), _)) = tokens.get(k) else { continue };
+        let Some((Token::Str(literal), _)) = tokens.get(k) else {
+            continue;
+        };
         if !is_sql(literal) {
             continue;
         }
         // "SELECT ..." + x, x + "WHERE ...", sql += "..."
-        if punct(k + 1, '+') || (k > 0 && punct(k - 1, '+')) || (k > 1 && punct(k - 2, '+') && punct(k - 1, '=')) {
+        if punct(k + 1, '+')
+            || (k > 0 && punct(k - 1, '+'))
+            || (k > 1 && punct(k - 2, '+') && punct(k - 1, '='))
+        {
             site(k, "concatenation", literal);
             continue;
         }
         // "SELECT ...".to_owned() + x, "... {x} ...".replace("{x}", y)
         let mut after = k + 1;
-        while punct(after, '.') && matches!(ident(after + 1), Some("to_owned" | "to_string" | "into" | "clone"))
-            && punct(after + 2, '(') && punct(after + 3, ')')
+        while punct(after, '.')
+            && matches!(
+                ident(after + 1),
+                Some("to_owned" | "to_string" | "into" | "clone")
+            )
+            && punct(after + 2, '(')
+            && punct(after + 3, ')')
         {
             after += 4;
         }
@@ -285,7 +413,10 @@ fn scan(file: &str, source: &str) -> Vec<Site> {
             site(k, "concatenation", literal);
         } else if punct(after, '.') && matches!(ident(after + 1), Some("replace" | "replacen")) {
             site(k, "template substitution (.replace)", literal);
-        } else if k >= 2 && punct(k - 1, '(') && matches!(ident(k - 2), Some("push_str" | "extend" | "insert_str")) {
+        } else if k >= 2
+            && punct(k - 1, '(')
+            && matches!(ident(k - 2), Some("push_str" | "extend" | "insert_str"))
+        {
             site(k, "push_str", literal);
         }
     }
@@ -293,7 +424,9 @@ fn scan(file: &str, source: &str) -> Vec<Site> {
     // string named like a statement.
     for k in 0..tokens.len() {
         if let Some(receiver) = ident(k)
-            && ["sql", "query", "statement", "stmt"].iter().any(|n| receiver.to_ascii_lowercase().contains(n))
+            && ["sql", "query", "statement", "stmt"]
+                .iter()
+                .any(|n| receiver.to_ascii_lowercase().contains(n))
             && punct(k + 1, '.')
             && matches!(ident(k + 2), Some("push_str" | "push" | "insert_str"))
             && punct(k + 3, '(')
@@ -306,11 +439,17 @@ fn scan(file: &str, source: &str) -> Vec<Site> {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("the workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("the workspace root")
+        .to_path_buf()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name();
@@ -332,15 +471,28 @@ fn no_sql_is_built_from_values() {
         rust_files(&root.join(dir), &mut files);
     }
     files.sort();
-    assert!(files.len() > 50, "only {} Rust files found under {}", files.len(), root.display());
+    assert!(
+        files.len() > 50,
+        "only {} Rust files found under {}",
+        files.len(),
+        root.display()
+    );
 
     let mut unreviewed = Vec::new();
     let mut used = BTreeSet::new();
     for path in &files {
-        let source = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let file = path.strip_prefix(&root).expect("under the root").to_string_lossy().replace('\\', "/");
+        let source =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let file = path
+            .strip_prefix(&root)
+            .expect("under the root")
+            .to_string_lossy()
+            .replace('\\', "/");
         for site in scan(&file, &source) {
-            match ALLOWED.iter().position(|(f, needle, _)| *f == site.file && site.literal.contains(needle)) {
+            match ALLOWED
+                .iter()
+                .position(|(f, needle, _)| *f == site.file && site.literal.contains(needle))
+            {
                 Some(index) => {
                     used.insert(index);
                 }
@@ -350,7 +502,15 @@ fn no_sql_is_built_from_values() {
     }
     let report: Vec<String> = unreviewed
         .iter()
-        .map(|s| format!("  {}:{}: {}: {:?}", s.file, s.line, s.how, s.literal.chars().take(120).collect::<String>()))
+        .map(|s| {
+            format!(
+                "  {}:{}: {}: {:?}",
+                s.file,
+                s.line,
+                s.how,
+                s.literal.chars().take(120).collect::<String>()
+            )
+        })
         .collect();
     assert!(
         report.is_empty(),
@@ -365,7 +525,11 @@ fn no_sql_is_built_from_values() {
         .filter(|(i, _)| !used.contains(i))
         .map(|(_, (file, needle, _))| format!("  {file}: {needle:?}"))
         .collect();
-    assert!(stale.is_empty(), "ALLOWED entries that match nothing any more (remove them):\n{}", stale.join("\n"));
+    assert!(
+        stale.is_empty(),
+        "ALLOWED entries that match nothing any more (remove them):\n{}",
+        stale.join("\n")
+    );
 }
 
 #[test]
@@ -392,7 +556,10 @@ fn the_scanner_finds_each_way_of_building_sql() {
             let fine4 = format!("SELECT 1 WHERE 'a' = 'a'");
         }
     "##;
-    let found: Vec<(usize, &str)> = scan("x.rs", source).iter().map(|s| (s.line, s.how)).collect();
+    let found: Vec<(usize, &str)> = scan("x.rs", source)
+        .iter()
+        .map(|s| (s.line, s.how))
+        .collect();
     assert_eq!(
         found,
         vec![

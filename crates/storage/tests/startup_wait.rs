@@ -14,7 +14,9 @@ use tokio::net::{TcpSocket, TcpStream};
 /// connection is refused and no other test can take the port meanwhile.
 fn closed_port() -> (TcpSocket, u16) {
     let socket = TcpSocket::new_v4().expect("a socket");
-    socket.bind("127.0.0.1:0".parse().expect("an address")).expect("bind a free port");
+    socket
+        .bind("127.0.0.1:0".parse().expect("an address"))
+        .expect("bind a free port");
     let port = socket.local_addr().expect("a local address").port();
     (socket, port)
 }

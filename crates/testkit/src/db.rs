@@ -7,7 +7,8 @@ use supermarket_storage::{migrate, pool};
 
 /// The admin URL: the server every test database is created on.
 pub fn admin_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 /// Two new databases, migrated, named `test_<suffix>` and
@@ -20,7 +21,9 @@ pub struct TestDatabases {
 
 impl TestDatabases {
     pub async fn new() -> TestDatabases {
-        Self::try_new().await.expect("cannot create the test databases: is PostgreSQL running? (see DATABASE_URL)")
+        Self::try_new()
+            .await
+            .expect("cannot create the test databases: is PostgreSQL running? (see DATABASE_URL)")
     }
 
     async fn try_new() -> anyhow::Result<TestDatabases> {
@@ -30,7 +33,10 @@ impl TestDatabases {
         let oltp = format!("test_{suffix}");
         let analytics = format!("test_{suffix}_analytics");
         for name in [&oltp, &analytics] {
-            client.batch_execute(&format!("CREATE DATABASE {name}")).await.with_context(|| format!("CREATE DATABASE {name}"))?;
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .with_context(|| format!("CREATE DATABASE {name}"))?;
         }
         let databases = TestDatabases {
             oltp_url: with_database(&admin, &oltp)?,
@@ -44,27 +50,50 @@ impl TestDatabases {
 
     /// A new connection to the OLTP database.
     pub async fn oltp(&self) -> Client {
-        pool::connect(&self.oltp_url, "DATABASE_URL").await.expect("connect to the test OLTP database")
+        pool::connect(&self.oltp_url, "DATABASE_URL")
+            .await
+            .expect("connect to the test OLTP database")
     }
 
     /// A new connection to the analytics database.
     pub async fn analytics(&self) -> Client {
-        pool::connect(&self.analytics_url, "ANALYTICS_DATABASE_URL").await.expect("connect to the test analytics database")
+        pool::connect(&self.analytics_url, "ANALYTICS_DATABASE_URL")
+            .await
+            .expect("connect to the test analytics database")
     }
 
     /// Runs a query that returns one bigint, on OLTP: handy for counts.
     pub async fn oltp_count(&self, sql: &str) -> i64 {
-        self.oltp().await.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+        self.oltp()
+            .await
+            .query_one(sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .get(0)
     }
 
     /// [`oltp_count`](Self::oltp_count) with `$1, $2, ...` parameters.
-    pub async fn oltp_count_with(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
-        self.oltp().await.query_one(sql, params).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+    pub async fn oltp_count_with(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> i64 {
+        self.oltp()
+            .await
+            .query_one(sql, params)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .get(0)
     }
 
     /// Runs a query that returns one bigint, on analytics.
     pub async fn analytics_count(&self, sql: &str) -> i64 {
-        self.analytics().await.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+        self.analytics()
+            .await
+            .query_one(sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .get(0)
     }
 }
 
@@ -75,11 +104,16 @@ impl Drop for TestDatabases {
         let names = std::mem::take(&mut self.names);
         let admin = admin_url();
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             runtime.block_on(async move {
                 let client = pool::connect(&admin, "DATABASE_URL").await.ok()?;
                 for name in names {
-                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = client
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
                 }
                 Some(())
             })

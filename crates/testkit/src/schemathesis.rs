@@ -50,8 +50,11 @@ pub struct Fuzz<'a> {
 }
 
 fn st_command() -> PathBuf {
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).map(|dir| dir.join("st")).find(|candidate| candidate.is_file()));
+    let on_path = std::env::var_os("PATH").map(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("st"))
+            .find(|candidate| candidate.is_file())
+    });
     if let Some(Some(found)) = on_path {
         return found;
     }
@@ -71,11 +74,18 @@ fn st_command() -> PathBuf {
 pub async fn run(fuzz: Fuzz<'_>) {
     let tests = Path::new(fuzz.crate_dir).join("tests");
     let st = st_command();
-    let version = Command::new(&st).arg("--version").output().await.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let version = Command::new(&st)
+        .arg("--version")
+        .output()
+        .await
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
     if let Ok(version) = &version
         && !version.ends_with(&format!("version {VERSION}"))
     {
-        eprintln!("warning: {} is `{version}`, not {VERSION}: the fixed seed may draw other requests", st.display());
+        eprintln!(
+            "warning: {} is `{version}`, not {VERSION}: the fixed seed may draw other requests",
+            st.display()
+        );
     }
     // Anything Schemathesis writes (reports, caches) goes to a folder of its own.
     let work = std::env::temp_dir().join(format!("schemathesis-{}", crate::unique_suffix()));
@@ -104,14 +114,23 @@ pub async fn run(fuzz: Fuzz<'_>) {
         command.args(extra.split_whitespace());
     }
     let started = Instant::now();
-    let child = command.spawn().unwrap_or_else(|error| panic!("cannot run {}: {error}", st.display()));
+    let child = command
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot run {}: {error}", st.display()));
     let output = match tokio::time::timeout(TIME_LIMIT, child.wait_with_output()).await {
         Ok(output) => output.unwrap_or_else(|error| panic!("schemathesis failed to run: {error}")),
-        Err(_) => panic!("schemathesis did not finish within {} s", TIME_LIMIT.as_secs()),
+        Err(_) => panic!(
+            "schemathesis did not finish within {} s",
+            TIME_LIMIT.as_secs()
+        ),
     };
     let elapsed = started.elapsed();
     let _ = std::fs::remove_dir_all(&work);
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(
         output.status.success(),
         "schemathesis found problems ({}, after {:.1} s); reproduce with the seed and the same config:\n{text}",

@@ -38,12 +38,22 @@ struct Asset {
 
 impl IntoResponse for Asset {
     fn into_response(self) -> Response {
-        let cache = if self.immutable { "public, max-age=86400" } else { "no-cache" };
+        let cache = if self.immutable {
+            "public, max-age=86400"
+        } else {
+            "no-cache"
+        };
         (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static(self.content_type)),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(self.content_type),
+                ),
                 (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-                (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+                (
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ),
             ],
             self.body,
         )
@@ -55,14 +65,46 @@ const HTML: &str = "text/html; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 
-const COMMON_CSS: Asset = Asset { body: include_bytes!("../assets/common.css"), content_type: CSS, immutable: false };
-const POS_HTML: Asset = Asset { body: include_bytes!("../assets/pos.html"), content_type: HTML, immutable: false };
-const POS_CSS: Asset = Asset { body: include_bytes!("../assets/pos.css"), content_type: CSS, immutable: false };
-const POS_JS: Asset = Asset { body: include_bytes!("../assets/pos.js"), content_type: JS, immutable: false };
-const DASHBOARD_HTML: Asset = Asset { body: include_bytes!("../assets/dashboard.html"), content_type: HTML, immutable: false };
-const DASHBOARD_CSS: Asset = Asset { body: include_bytes!("../assets/dashboard.css"), content_type: CSS, immutable: false };
-const DASHBOARD_JS: Asset = Asset { body: include_bytes!("../assets/dashboard.js"), content_type: JS, immutable: false };
-const CHART_JS: Asset = Asset { body: include_bytes!("../assets/vendor/chart.umd.min.js"), content_type: JS, immutable: true };
+const COMMON_CSS: Asset = Asset {
+    body: include_bytes!("../assets/common.css"),
+    content_type: CSS,
+    immutable: false,
+};
+const POS_HTML: Asset = Asset {
+    body: include_bytes!("../assets/pos.html"),
+    content_type: HTML,
+    immutable: false,
+};
+const POS_CSS: Asset = Asset {
+    body: include_bytes!("../assets/pos.css"),
+    content_type: CSS,
+    immutable: false,
+};
+const POS_JS: Asset = Asset {
+    body: include_bytes!("../assets/pos.js"),
+    content_type: JS,
+    immutable: false,
+};
+const DASHBOARD_HTML: Asset = Asset {
+    body: include_bytes!("../assets/dashboard.html"),
+    content_type: HTML,
+    immutable: false,
+};
+const DASHBOARD_CSS: Asset = Asset {
+    body: include_bytes!("../assets/dashboard.css"),
+    content_type: CSS,
+    immutable: false,
+};
+const DASHBOARD_JS: Asset = Asset {
+    body: include_bytes!("../assets/dashboard.js"),
+    content_type: JS,
+    immutable: false,
+};
+const CHART_JS: Asset = Asset {
+    body: include_bytes!("../assets/vendor/chart.umd.min.js"),
+    content_type: JS,
+    immutable: true,
+};
 
 fn serve(asset: Asset) -> axum::routing::MethodRouter {
     get(move || async move { asset })
@@ -71,7 +113,9 @@ fn serve(asset: Asset) -> axum::routing::MethodRouter {
 /// `/pos` (cashier or owner; a browser without a session is sent to
 /// `/login`) and its open assets `/pos/common.css`, `/pos/pos.css`, `/pos/pos.js`.
 pub fn pos_router(auth: &Auth) -> Router {
-    let page = Router::new().route("/pos", serve(POS_HTML)).route_layer(require(auth, Role::Cashier));
+    let page = Router::new()
+        .route("/pos", serve(POS_HTML))
+        .route_layer(require(auth, Role::Cashier));
     Router::new()
         .merge(page)
         .route("/pos/common.css", serve(COMMON_CSS))
@@ -81,7 +125,9 @@ pub fn pos_router(auth: &Auth) -> Router {
 
 /// `/dashboard` (owner only) and its open assets under `/dashboard/`.
 pub fn dashboard_router(auth: &Auth) -> Router {
-    let page = Router::new().route("/dashboard", serve(DASHBOARD_HTML)).route_layer(require(auth, Role::Owner));
+    let page = Router::new()
+        .route("/dashboard", serve(DASHBOARD_HTML))
+        .route_layer(require(auth, Role::Owner));
     Router::new()
         .merge(page)
         .route("/dashboard/common.css", serve(COMMON_CSS))
@@ -99,8 +145,16 @@ mod tests {
             assert!(pos.contains(path), "pos.html should load {path}");
         }
         let dashboard = std::str::from_utf8(super::DASHBOARD_HTML.body).unwrap();
-        for path in ["/dashboard/common.css", "/dashboard/dashboard.css", "/dashboard/dashboard.js", "/dashboard/vendor/chart.umd.min.js"] {
-            assert!(dashboard.contains(path), "dashboard.html should load {path}");
+        for path in [
+            "/dashboard/common.css",
+            "/dashboard/dashboard.css",
+            "/dashboard/dashboard.js",
+            "/dashboard/vendor/chart.umd.min.js",
+        ] {
+            assert!(
+                dashboard.contains(path),
+                "dashboard.html should load {path}"
+            );
         }
     }
 }

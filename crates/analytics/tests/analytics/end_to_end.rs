@@ -26,7 +26,8 @@ async fn the_original_data_gives_the_original_answers() {
     let purchases = db.oltp_count("SELECT count(*) FROM purchases").await;
     assert_eq!(purchases as u64, summary.purchases_loaded);
 
-    let lake_dir = std::env::temp_dir().join(format!("lake_{}", supermarket_testkit::unique_suffix()));
+    let lake_dir =
+        std::env::temp_dir().join(format!("lake_{}", supermarket_testkit::unique_suffix()));
     let shutdown = CancellationToken::new();
     let relay = supermarket_relay::Application::build(supermarket_relay::Config {
         addr: "127.0.0.1:0".parse().expect("addr"),
@@ -38,19 +39,21 @@ async fn the_original_data_gives_the_original_answers() {
     })
     .await
     .expect("relay starts");
-    let consumer = supermarket_analytics::consumer::Application::build(supermarket_analytics::consumer::Config {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        analytics: supermarket_storage::AnalyticsDatabaseArgs::new(db.analytics_url.clone(), 4),
-        nats: nats_args(&nats),
-        consumer: consumer_args(&nats, 30),
-        time_zone: zone("UTC"),
-        lake: supermarket_lake::LakeConfig {
-            lake_url: lake_dir.to_string_lossy().into_owned(),
-            roll_seconds: 1,
-            roll_events: 100_000,
-            consumer_name: format!("{}_lake", nats.consumer),
+    let consumer = supermarket_analytics::consumer::Application::build(
+        supermarket_analytics::consumer::Config {
+            addr: "127.0.0.1:0".parse().expect("addr"),
+            analytics: supermarket_storage::AnalyticsDatabaseArgs::new(db.analytics_url.clone(), 4),
+            nats: nats_args(&nats),
+            consumer: consumer_args(&nats, 30),
+            time_zone: zone("UTC"),
+            lake: supermarket_lake::LakeConfig {
+                lake_url: lake_dir.to_string_lossy().into_owned(),
+                roll_seconds: 1,
+                roll_events: 100_000,
+                consumer_name: format!("{}_lake", nats.consumer),
+            },
         },
-    })
+    )
     .await
     .expect("consumer starts");
     let consumer_port = consumer.port();
@@ -64,42 +67,79 @@ async fn the_original_data_gives_the_original_answers() {
         if fresh["events_applied"] == json!(purchases) {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "only {} of {purchases} events applied", fresh["events_applied"]);
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "only {} of {purchases} events applied",
+            fresh["events_applied"]
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    assert_eq!(api.get("/unique-customers").await.1, json!({"unique_customers": 1762}));
+    assert_eq!(
+        api.get("/unique-customers").await.1,
+        json!({"unique_customers": 1762})
+    );
     let (_, loyal) = api.get("/loyal-customers").await;
     assert_eq!(loyal["count"], 142);
     assert_eq!(loyal["customers"].as_array().map(Vec::len), Some(142));
-    assert_eq!(api.get("/top-products").await.1, json!({"products": [
-        {"product": "milk", "units_sold": 1823, "rank": 1},
-        {"product": "eggs", "units_sold": 1812, "rank": 2},
-        {"product": "bread", "units_sold": 1777, "rank": 3},
-    ]}));
-    assert_eq!(db.oltp_count("SELECT count(*) FROM outbox").await, 0, "the relay emptied the outbox");
+    assert_eq!(
+        api.get("/top-products").await.1,
+        json!({"products": [
+            {"product": "milk", "units_sold": 1823, "rank": 1},
+            {"product": "eggs", "units_sold": 1812, "rank": 2},
+            {"product": "bread", "units_sold": 1777, "rank": 3},
+        ]})
+    );
+    assert_eq!(
+        db.oltp_count("SELECT count(*) FROM outbox").await,
+        0,
+        "the relay emptied the outbox"
+    );
 
     // The lake sink runs in the consumer process: raw events reach Parquet files.
     let started = Instant::now();
     while !has_parquet(&lake_dir) {
-        assert!(started.elapsed() < Duration::from_secs(15), "no Parquet file in the lake");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no Parquet file in the lake"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let metrics = reqwest::get(format!("http://127.0.0.1:{consumer_port}/metrics")).await.expect("metrics").text().await.expect("text");
-    assert!(metrics.contains(&format!("analytics_events_applied_total {purchases}")), "{metrics}");
+    let metrics = reqwest::get(format!("http://127.0.0.1:{consumer_port}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(&format!("analytics_events_applied_total {purchases}")),
+        "{metrics}"
+    );
 
     shutdown.cancel();
-    relay_task.await.expect("relay joined").expect("relay stopped cleanly");
-    consumer_task.await.expect("consumer joined").expect("consumer stopped cleanly");
+    relay_task
+        .await
+        .expect("relay joined")
+        .expect("relay stopped cleanly");
+    consumer_task
+        .await
+        .expect("consumer joined")
+        .expect("consumer stopped cleanly");
     let _ = std::fs::remove_dir_all(&lake_dir);
     nats.cleanup().await;
 }
 
 fn has_parquet(dir: &std::path::Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
     entries.flatten().any(|entry| {
         let path = entry.path();
-        if path.is_dir() { has_parquet(&path) } else { path.extension().is_some_and(|e| e == "parquet") }
+        if path.is_dir() {
+            has_parquet(&path)
+        } else {
+            path.extension().is_some_and(|e| e == "parquet")
+        }
     })
 }

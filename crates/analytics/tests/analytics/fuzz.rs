@@ -29,8 +29,17 @@ async fn schemathesis_finds_no_failing_check() {
     let mut consumer = consumer(&db, &nats, 30, "UTC").await;
     consume(&mut consumer, events.len()).await;
 
-    let auth = AuthConfig { owner_token: Some(OWNER.into()), cashier_token: Some(CASHIER.into()), auth_mode: AuthMode::Tokens };
+    let auth = AuthConfig {
+        owner_token: Some(OWNER.into()),
+        cashier_token: Some(CASHIER.into()),
+        auth_mode: AuthMode::Tokens,
+    };
     let api = Api::start_with_auth(&db, 3, "UTC", auth).await;
-    schemathesis::run(Fuzz { base_url: &api.base, crate_dir: env!("CARGO_MANIFEST_DIR"), bearer: Some(OWNER) }).await;
+    schemathesis::run(Fuzz {
+        base_url: &api.base,
+        crate_dir: env!("CARGO_MANIFEST_DIR"),
+        bearer: Some(OWNER),
+    })
+    .await;
     nats.cleanup().await;
 }

@@ -39,8 +39,17 @@ async fn seed_oltp(db: &TestDatabases) {
 async fn relay_everything(db: &TestDatabases, nats: &TestNats) {
     let pool = supermarket_storage::pool::pool(&db.oltp_url, "DATABASE_URL", 2).expect("pool");
     let js = nats.jetstream();
-    supermarket_events::ensure_stream(&js, &nats_args(nats)).await.expect("stream");
-    let publisher = supermarket_relay::Publisher::new(pool, js, nats_args(nats), 500, 500, Arc::new(supermarket_relay::Metrics::default()));
+    supermarket_events::ensure_stream(&js, &nats_args(nats))
+        .await
+        .expect("stream");
+    let publisher = supermarket_relay::Publisher::new(
+        pool,
+        js,
+        nats_args(nats),
+        500,
+        500,
+        Arc::new(supermarket_relay::Metrics::default()),
+    );
     while publisher.publish_batch().await.expect("relay batch") > 0 {}
 }
 
@@ -58,23 +67,45 @@ async fn rebuild_from_oltp_equals_the_incremental_read_models() {
     assert!(from_events["branch_hourly_sales"].lines().count() > 100);
 
     // Damage the read models, then rebuild them from OLTP.
-    db.analytics().await.batch_execute("DELETE FROM product_sales; UPDATE sales_totals SET customers = 0;").await.expect("damage");
-    let rebuilt = supermarket_analytics::rebuild::rebuild(&mut db.oltp().await, &mut db.analytics().await, &zone(time_zone))
+    db.analytics()
         .await
-        .expect("rebuild");
+        .batch_execute("DELETE FROM product_sales; UPDATE sales_totals SET customers = 0;")
+        .await
+        .expect("damage");
+    let rebuilt = supermarket_analytics::rebuild::rebuild(
+        &mut db.oltp().await,
+        &mut db.analytics().await,
+        &zone(time_zone),
+    )
+    .await
+    .expect("rebuild");
     assert_eq!(rebuilt.purchases, 3000);
     let from_oltp = snapshot(&db).await;
     for (table, rows) in &from_events {
-        assert_eq!(&from_oltp[table], rows, "table {table} differs between rebuild and incremental");
+        assert_eq!(
+            &from_oltp[table], rows,
+            "table {table} differs between rebuild and incremental"
+        );
     }
 
     // Every event delivered again after the rebuild (a new durable consumer
     // reads the stream from the start): all recognised, nothing changes.
-    let pool = supermarket_storage::pool::pool(&db.analytics_url, "ANALYTICS_DATABASE_URL", 2).expect("pool");
-    let args = ConsumerArgs { name: format!("{}_replay", nats.consumer), ..consumer_args(&nats, 30) };
-    let mut replay = Consumer::start(pool, &nats.jetstream(), &nats_args(&nats), &args, &zone(time_zone), Arc::new(Metrics::default()))
-        .await
-        .expect("replay consumer");
+    let pool = supermarket_storage::pool::pool(&db.analytics_url, "ANALYTICS_DATABASE_URL", 2)
+        .expect("pool");
+    let args = ConsumerArgs {
+        name: format!("{}_replay", nats.consumer),
+        ..consumer_args(&nats, 30)
+    };
+    let mut replay = Consumer::start(
+        pool,
+        &nats.jetstream(),
+        &nats_args(&nats),
+        &args,
+        &zone(time_zone),
+        Arc::new(Metrics::default()),
+    )
+    .await
+    .expect("replay consumer");
     let again = consume(&mut replay, 3000).await;
     assert_eq!((again.new_events, again.duplicates), (0, 3000));
     assert_eq!(snapshot(&db).await, from_oltp);
@@ -87,19 +118,38 @@ async fn two_consumer_instances_at_once_agree_with_the_rebuild() {
     seed_oltp(&db).await;
     relay_everything(&db, &nats).await;
     let start = |db: &TestDatabases, nats: &TestNats| {
-        let pool = supermarket_storage::pool::pool(&db.analytics_url, "ANALYTICS_DATABASE_URL", 2).expect("pool");
-        let args = ConsumerArgs { batch_size: 100, ..consumer_args(nats, 30) };
+        let pool = supermarket_storage::pool::pool(&db.analytics_url, "ANALYTICS_DATABASE_URL", 2)
+            .expect("pool");
+        let args = ConsumerArgs {
+            batch_size: 100,
+            ..consumer_args(nats, 30)
+        };
         let (js, nats_args) = (nats.jetstream(), nats_args(nats));
-        async move { Consumer::start(pool, &js, &nats_args, &args, &zone("Europe/Paris"), Arc::new(Metrics::default())).await.expect("consumer") }
+        async move {
+            Consumer::start(
+                pool,
+                &js,
+                &nats_args,
+                &args,
+                &zone("Europe/Paris"),
+                Arc::new(Metrics::default()),
+            )
+            .await
+            .expect("consumer")
+        }
     };
     let (mut one, mut two) = (start(&db, &nats).await, start(&db, &nats).await);
     let (a, b) = tokio::join!(work(&db, &mut one), work(&db, &mut two));
     assert!(a > 0 && b > 0, "both instances took batches ({a} / {b})");
     let incremental = snapshot(&db).await;
 
-    supermarket_analytics::rebuild::rebuild(&mut db.oltp().await, &mut db.analytics().await, &zone("Europe/Paris"))
-        .await
-        .expect("rebuild");
+    supermarket_analytics::rebuild::rebuild(
+        &mut db.oltp().await,
+        &mut db.analytics().await,
+        &zone("Europe/Paris"),
+    )
+    .await
+    .expect("rebuild");
     assert_eq!(snapshot(&db).await, incremental);
     nats.cleanup().await;
 }
@@ -108,11 +158,24 @@ async fn two_consumer_instances_at_once_agree_with_the_rebuild() {
 async fn work(db: &TestDatabases, consumer: &mut Consumer) -> usize {
     let mut batches = 0;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while db.analytics_count("SELECT count(*) FROM processed_events").await < 3000 {
-        assert!(std::time::Instant::now() < deadline, "the two consumers did not finish");
-        let batch = consumer.next_batch(std::time::Duration::from_millis(200)).await.expect("batch");
+    while db
+        .analytics_count("SELECT count(*) FROM processed_events")
+        .await
+        < 3000
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the two consumers did not finish"
+        );
+        let batch = consumer
+            .next_batch(std::time::Duration::from_millis(200))
+            .await
+            .expect("batch");
         if !batch.is_empty() {
-            consumer.process(&batch).await.expect("no deadlock, no error");
+            consumer
+                .process(&batch)
+                .await
+                .expect("no deadlock, no error");
             batches += 1;
         }
     }

@@ -17,16 +17,23 @@ async fn repeated_and_unreadable_messages_are_left_out() {
     harness.publish(&events[..10]).await;
     // Re-published after the duplicate window: new stream messages.
     for event in &events[20..30] {
-        harness.publish_raw(&event.branch_id, serde_json::to_vec(event).unwrap()).await;
+        harness
+            .publish_raw(&event.branch_id, serde_json::to_vec(event).unwrap())
+            .await;
     }
-    harness.publish_raw("SMKT001", b"{not an event".to_vec()).await;
+    harness
+        .publish_raw("SMKT001", b"{not an event".to_vec())
+        .await;
 
     let (task, shutdown) = harness.spawn_sink(harness.config(1, 25));
     harness.wait_for_done(71, Duration::from_secs(30)).await;
     stop(task, shutdown).await;
 
     assert_lake_holds(&read_lake(&harness.dir), &events);
-    let skipped = harness.databases.analytics_count("SELECT sum(skipped)::bigint FROM lake_batches").await;
+    let skipped = harness
+        .databases
+        .analytics_count("SELECT sum(skipped)::bigint FROM lake_batches")
+        .await;
     assert_eq!(skipped, 11, "10 repeats and 1 unreadable message");
     harness.nats.cleanup().await;
 }
@@ -40,17 +47,31 @@ async fn a_batch_interrupted_between_record_and_done_is_redone_identically() {
 
     // The state a sink killed mid-write leaves: sequences 1..=40 recorded
     // as 'writing', one of their files written, nothing acknowledged.
-    let mut ledger = Ledger::connect(&harness.pool, &harness.nats.consumer).await.unwrap();
-    let js = harness.nats.jetstream();
-    let info: serde_json::Value = js
-        .request(format!("STREAM.INFO.{}", harness.nats.stream), &serde_json::json!({}))
+    let mut ledger = Ledger::connect(&harness.pool, &harness.nats.consumer)
         .await
         .unwrap();
-    ledger.load(&harness.nats.stream, info["created"].as_str().unwrap()).await.unwrap();
+    let js = harness.nats.jetstream();
+    let info: serde_json::Value = js
+        .request(
+            format!("STREAM.INFO.{}", harness.nats.stream),
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    ledger
+        .load(&harness.nats.stream, info["created"].as_str().unwrap())
+        .await
+        .unwrap();
     let rows: Vec<Row> = (1..=40u64)
-        .map(|seq| Row { seq, event: events[seq as usize - 1].clone() })
+        .map(|seq| Row {
+            seq,
+            event: events[seq as usize - 1].clone(),
+        })
         .collect();
-    let (record, files) = ledger.begin(SeqSet::from_ranges([(1, 41)]), rows, 0).await.unwrap();
+    let (record, files) = ledger
+        .begin(SeqSet::from_ranges([(1, 41)]), rows, 0)
+        .await
+        .unwrap();
     assert!(files.len() > 1);
     let (first_path, first_rows) = &files[0];
     let first_bytes = parquet_file::encode(first_rows).unwrap();
@@ -72,7 +93,11 @@ async fn a_batch_interrupted_between_record_and_done_is_redone_identically() {
         .await;
     assert_eq!(batch, 1, "the interrupted batch was finished as recorded");
     let rewritten = std::fs::read(harness.dir.join(first_path.as_ref())).unwrap();
-    assert_eq!(rewritten, first_bytes.to_vec(), "the redo wrote the same file under the same name");
+    assert_eq!(
+        rewritten,
+        first_bytes.to_vec(),
+        "the redo wrote the same file under the same name"
+    );
     harness.nats.cleanup().await;
 }
 
@@ -92,8 +117,10 @@ async fn a_sink_killed_again_and_again_still_writes_each_event_once() {
         tokio::time::sleep(Duration::from_millis(150 + round * 37 % 200)).await;
         task.abort();
         let _ = task.await;
-        left_writing +=
-            harness.databases.analytics_count("SELECT count(*) FROM lake_batches WHERE state = 'writing'").await;
+        left_writing += harness
+            .databases
+            .analytics_count("SELECT count(*) FROM lake_batches WHERE state = 'writing'")
+            .await;
     }
     eprintln!("rounds that left a batch half-written: {left_writing} of 20");
     let done_while_crashing = harness.sequences_done().await;
@@ -104,7 +131,10 @@ async fn a_sink_killed_again_and_again_still_writes_each_event_once() {
 
     assert!(done_while_crashing > 0, "the crashing sinks made progress");
     assert_lake_holds(&read_lake(&harness.dir), &events);
-    let writing = harness.databases.analytics_count("SELECT count(*) FROM lake_batches WHERE state = 'writing'").await;
+    let writing = harness
+        .databases
+        .analytics_count("SELECT count(*) FROM lake_batches WHERE state = 'writing'")
+        .await;
     assert_eq!(writing, 0);
     harness.nats.cleanup().await;
 }
@@ -129,7 +159,10 @@ async fn a_sink_that_loses_its_database_connection_starts_over_by_itself() {
     assert_eq!(cut, 1, "the sink's session held the lock");
     harness.publish(&events[30..]).await;
     harness.wait_for_done(60, Duration::from_secs(30)).await;
-    assert!(!task.is_finished(), "the sink started over instead of stopping");
+    assert!(
+        !task.is_finished(),
+        "the sink started over instead of stopping"
+    );
     stop(task, shutdown).await;
 
     assert_lake_holds(&read_lake(&harness.dir), &events);
@@ -145,8 +178,13 @@ async fn a_second_sink_of_the_same_name_stands_by() {
     let (first, first_shutdown) = harness.spawn_sink(harness.config(1, 1000));
     harness.wait_for_done(30, Duration::from_secs(30)).await;
     let (second, second_shutdown) = harness.spawn_sink(harness.config(1, 1000));
-    let probe = Ledger::connect(&harness.pool, &harness.nats.consumer).await.unwrap();
-    assert!(!probe.try_lock().await.unwrap(), "the running sink holds the lock");
+    let probe = Ledger::connect(&harness.pool, &harness.nats.consumer)
+        .await
+        .unwrap();
+    assert!(
+        !probe.try_lock().await.unwrap(),
+        "the running sink holds the lock"
+    );
     drop(probe);
 
     let more = purchases(30, &["2025-05-27"]);
@@ -171,7 +209,12 @@ async fn a_recreated_stream_is_refused_rather_than_overwriting_the_lake() {
     stop(task, shutdown).await;
 
     // Same name, new stream: its sequences start at 1 again.
-    harness.nats.jetstream().delete_stream(&harness.nats.stream).await.unwrap();
+    harness
+        .nats
+        .jetstream()
+        .delete_stream(&harness.nats.stream)
+        .await
+        .unwrap();
     harness.publish(&purchases(5, &["2025-05-26"])).await;
     let (task, _shutdown) = harness.spawn_sink(harness.config(1, 1000));
     let error = tokio::time::timeout(Duration::from_secs(30), task)
@@ -179,7 +222,10 @@ async fn a_recreated_stream_is_refused_rather_than_overwriting_the_lake() {
         .expect("the sink gives up at once")
         .unwrap()
         .expect_err("the sink refuses a recreated stream");
-    assert!(format!("{error:#}").contains("LAKE_CONSUMER_NAME"), "the message says how to go on: {error:#}");
+    assert!(
+        format!("{error:#}").contains("LAKE_CONSUMER_NAME"),
+        "the message says how to go on: {error:#}"
+    );
     assert_lake_holds(&read_lake(&harness.dir), &events);
     harness.nats.cleanup().await;
 }

@@ -17,14 +17,20 @@ struct Moto {
 
 impl Moto {
     fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start moto_server ({e}): {INSTALL_HINT}"));
-        let mut moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let mut moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
         let address: SocketAddr = ([127, 0, 0, 1], port).into();
         for _ in 0..150 {
             if TcpStream::connect_timeout(&address, Duration::from_millis(100)).is_ok() {
@@ -61,7 +67,11 @@ fn boto3(endpoint: &str, script: &str, args: &[&str]) {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run python3 ({e}): {INSTALL_HINT}"));
-    assert!(output.status.success(), "boto3 failed: {}\n{INSTALL_HINT}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "boto3 failed: {}\n{INSTALL_HINT}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 const CREATE_BUCKET: &str = "s3.create_bucket(Bucket=sys.argv[1])";
@@ -96,10 +106,20 @@ async fn writes_the_lake_to_an_s3_bucket_under_a_prefix() {
     stop(task, shutdown).await;
 
     let dest = harness.dir.join("downloaded");
-    boto3(&moto.endpoint, DOWNLOAD, &["lake-test", "warehouse/raw", &dest.to_string_lossy()]);
+    boto3(
+        &moto.endpoint,
+        DOWNLOAD,
+        &["lake-test", "warehouse/raw", &dest.to_string_lossy()],
+    );
     let summary = read_lake(&dest);
     assert_lake_holds(&summary, &events);
-    let objects = harness.databases.analytics_count("SELECT sum(cardinality(objects))::bigint FROM lake_batches").await;
-    assert_eq!(summary.files, objects, "every recorded object is in the bucket, under the prefix");
+    let objects = harness
+        .databases
+        .analytics_count("SELECT sum(cardinality(objects))::bigint FROM lake_batches")
+        .await;
+    assert_eq!(
+        summary.files, objects,
+        "every recorded object is in the bucket, under the prefix"
+    );
     harness.nats.cleanup().await;
 }

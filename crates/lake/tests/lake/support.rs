@@ -17,8 +17,13 @@ use tokio_util::sync::CancellationToken;
 pub const INSTALL_HINT: &str = "the lake tests read the Parquet files back with Python: install python3, then \
      `pip install duckdb pyarrow 'moto[server]'`";
 
-const CATALOG: [(i32, &str, i64); 5] =
-    [(1, "milk", 150), (2, "eggs", 300), (3, "bread", 250), (4, "toilet paper", 600), (5, "coffee", 899)];
+const CATALOG: [(i32, &str, i64); 5] = [
+    (1, "milk", 150),
+    (2, "eggs", 300),
+    (3, "bread", 250),
+    (4, "toilet paper", 600),
+    (5, "coffee", 899),
+];
 
 /// A purchase event at `branch` and time `at`, with 1 to 4 items.
 pub fn purchase(branch: &str, at: DateTime<Utc>, salt: usize) -> PurchaseCreated {
@@ -43,7 +48,9 @@ pub fn purchases(n: usize, days: &[&str]) -> Vec<PurchaseCreated> {
         .map(|i| {
             let branch = ["SMKT001", "SMKT002", "SMKT003"][i % 3];
             let day = days[(i / 3) % days.len()];
-            let at: DateTime<Utc> = format!("{day}T12:00:00.123456Z").parse().expect("a test timestamp");
+            let at: DateTime<Utc> = format!("{day}T12:00:00.123456Z")
+                .parse()
+                .expect("a test timestamp");
             purchase(branch, at + chrono::Duration::seconds(i as i64), i)
         })
         .collect()
@@ -61,11 +68,25 @@ impl Harness {
     pub async fn new() -> Harness {
         let databases = TestDatabases::new().await;
         let nats = TestNats::new().await;
-        let args = NatsArgs::new(nats.url.clone(), nats.stream.clone(), nats.subject_prefix.clone());
-        let pool = supermarket_storage::pool::pool(&databases.analytics_url, "ANALYTICS_DATABASE_URL", 4)
-            .expect("a pool on the analytics test database");
-        let dir = std::env::temp_dir().join(format!("lake-test-{}", supermarket_testkit::unique_suffix()));
-        Harness { databases, nats, args, pool, dir }
+        let args = NatsArgs::new(
+            nats.url.clone(),
+            nats.stream.clone(),
+            nats.subject_prefix.clone(),
+        );
+        let pool =
+            supermarket_storage::pool::pool(&databases.analytics_url, "ANALYTICS_DATABASE_URL", 4)
+                .expect("a pool on the analytics test database");
+        let dir = std::env::temp_dir().join(format!(
+            "lake-test-{}",
+            supermarket_testkit::unique_suffix()
+        ));
+        Harness {
+            databases,
+            nats,
+            args,
+            pool,
+            dir,
+        }
     }
 
     pub fn config(&self, roll_seconds: u64, roll_events: u64) -> LakeConfig {
@@ -80,10 +101,16 @@ impl Harness {
     /// Publishes events the way the relay does (Nats-Msg-Id = event id).
     pub async fn publish(&self, events: &[PurchaseCreated]) {
         let js = self.nats.jetstream();
-        supermarket_events::ensure_stream(&js, &self.args).await.expect("the test stream");
+        supermarket_events::ensure_stream(&js, &self.args)
+            .await
+            .expect("the test stream");
         let mut acks = Vec::with_capacity(events.len());
         for event in events {
-            acks.push(supermarket_events::publish_purchase(&js, &self.args, event).await.expect("publish"));
+            acks.push(
+                supermarket_events::publish_purchase(&js, &self.args, event)
+                    .await
+                    .expect("publish"),
+            );
         }
         for ack in acks {
             ack.await.expect("JetStream ack");
@@ -94,7 +121,9 @@ impl Harness {
     /// relay re-publishing after the duplicate window would produce.
     pub async fn publish_raw(&self, branch: &str, payload: Vec<u8>) {
         let js = self.nats.jetstream();
-        supermarket_events::ensure_stream(&js, &self.args).await.expect("the test stream");
+        supermarket_events::ensure_stream(&js, &self.args)
+            .await
+            .expect("the test stream");
         js.publish(self.args.created_subject(branch), payload.into())
             .await
             .expect("publish")
@@ -103,9 +132,17 @@ impl Harness {
     }
 
     /// Runs the sink on a local lake in this test's folder.
-    pub fn spawn_sink(&self, config: LakeConfig) -> (JoinHandle<anyhow::Result<()>>, CancellationToken) {
+    pub fn spawn_sink(
+        &self,
+        config: LakeConfig,
+    ) -> (JoinHandle<anyhow::Result<()>>, CancellationToken) {
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(supermarket_lake::run_sink(config, self.args.clone(), self.pool.clone(), shutdown.clone()));
+        let task = tokio::spawn(supermarket_lake::run_sink(
+            config,
+            self.args.clone(),
+            self.pool.clone(),
+            shutdown.clone(),
+        ));
         (task, shutdown)
     }
 
@@ -115,8 +152,13 @@ impl Harness {
         lake: LakeStore,
     ) -> (JoinHandle<anyhow::Result<()>>, CancellationToken) {
         let shutdown = CancellationToken::new();
-        let task =
-            tokio::spawn(supermarket_lake::run_sink_on(config, lake, self.args.clone(), self.pool.clone(), shutdown.clone()));
+        let task = tokio::spawn(supermarket_lake::run_sink_on(
+            config,
+            lake,
+            self.args.clone(),
+            self.pool.clone(),
+            shutdown.clone(),
+        ));
         (task, shutdown)
     }
 
@@ -138,7 +180,10 @@ impl Harness {
                 assert_eq!(done, n, "more sequences done than published");
                 return;
             }
-            assert!(started.elapsed() < limit, "only {done} of {n} events in the lake after {limit:?}");
+            assert!(
+                started.elapsed() < limit,
+                "only {done} of {n} events in the lake after {limit:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -153,8 +198,12 @@ impl Drop for Harness {
 /// Stops a sink gracefully and checks it ended well.
 pub async fn stop(task: JoinHandle<anyhow::Result<()>>, shutdown: CancellationToken) {
     shutdown.cancel();
-    let result = tokio::time::timeout(Duration::from_secs(30), task).await.expect("the sink stops within 30 s");
-    result.expect("the sink task").expect("the sink ends without error");
+    let result = tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .expect("the sink stops within 30 s");
+    result
+        .expect("the sink task")
+        .expect("the sink ends without error");
 }
 
 /// What an independent reader (DuckDB) sees in a lake folder.
@@ -213,17 +262,29 @@ pub fn read_lake(root: &Path) -> LakeSummary {
         String::from_utf8_lossy(&output.stderr),
         String::from_utf8_lossy(&output.stdout)
     );
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("unreadable reader output ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "unreadable reader output ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
 }
 
 /// What the lake must hold for `events`: (date, branch, rows) sorted.
 pub fn expected_partitions(events: &[PurchaseCreated]) -> Vec<(String, String, i64)> {
     let mut counts = std::collections::BTreeMap::new();
     for event in events {
-        *counts.entry((event.purchased_at.format("%Y-%m-%d").to_string(), event.branch_id.clone())).or_insert(0) += 1;
+        *counts
+            .entry((
+                event.purchased_at.format("%Y-%m-%d").to_string(),
+                event.branch_id.clone(),
+            ))
+            .or_insert(0) += 1;
     }
-    counts.into_iter().map(|((date, branch), n)| (date, branch, n)).collect()
+    counts
+        .into_iter()
+        .map(|((date, branch), n)| (date, branch, n))
+        .collect()
 }
 
 /// Checks that the lake holds exactly `events`, once each.
@@ -231,9 +292,27 @@ pub fn assert_lake_holds(summary: &LakeSummary, events: &[PurchaseCreated]) {
     let n = events.len() as i64;
     assert_eq!(summary.rows, n, "rows in the lake");
     assert_eq!(summary.distinct_ids, n, "distinct event ids in the lake");
-    assert_eq!(summary.total_cents, events.iter().map(|e| e.total_cents).sum::<i64>(), "sum of totals");
-    assert_eq!(summary.item_cents, summary.total_cents, "items add up to the totals");
-    assert_eq!(summary.items, events.iter().map(|e| e.items.len() as i64).sum::<i64>(), "items");
-    assert_eq!(summary.partitions, expected_partitions(events), "partitions (date, branch, rows)");
-    assert_eq!(summary.partition_mismatches, 0, "rows whose hive path disagrees with their columns");
+    assert_eq!(
+        summary.total_cents,
+        events.iter().map(|e| e.total_cents).sum::<i64>(),
+        "sum of totals"
+    );
+    assert_eq!(
+        summary.item_cents, summary.total_cents,
+        "items add up to the totals"
+    );
+    assert_eq!(
+        summary.items,
+        events.iter().map(|e| e.items.len() as i64).sum::<i64>(),
+        "items"
+    );
+    assert_eq!(
+        summary.partitions,
+        expected_partitions(events),
+        "partitions (date, branch, rows)"
+    );
+    assert_eq!(
+        summary.partition_mismatches, 0,
+        "rows whose hive path disagrees with their columns"
+    );
 }

@@ -12,13 +12,25 @@ const CASHIER: &str = "cashier-token-for-fuzzing-0123456789";
 #[tokio::test]
 async fn schemathesis_finds_no_failing_check() {
     let app = spawn_app_with(|config| {
-        config.auth = AuthConfig { owner_token: Some(OWNER.into()), cashier_token: Some(CASHIER.into()), auth_mode: AuthMode::Tokens };
+        config.auth = AuthConfig {
+            owner_token: Some(OWNER.into()),
+            cashier_token: Some(CASHIER.into()),
+            auth_mode: AuthMode::Tokens,
+        };
     })
     .await;
-    schemathesis::run(Fuzz { base_url: &app.base, crate_dir: env!("CARGO_MANIFEST_DIR"), bearer: Some(CASHIER) }).await;
+    schemathesis::run(Fuzz {
+        base_url: &app.base,
+        crate_dir: env!("CARGO_MANIFEST_DIR"),
+        bearer: Some(CASHIER),
+    })
+    .await;
 
     // The run reached the core: sales were stored, and every one keeps the rules.
-    assert!(app.count("SELECT count(*) FROM purchases").await > 0, "no generated sale was accepted");
+    assert!(
+        app.count("SELECT count(*) FROM purchases").await > 0,
+        "no generated sale was accepted"
+    );
     let broken = app
         .count(
             "SELECT count(*) FROM purchases AS p

@@ -30,7 +30,11 @@ pub struct Answer {
 
 pub async fn seeded_db() -> TestDatabases {
     let db = TestDatabases::new().await;
-    db.oltp().await.batch_execute(SEED_SQL).await.expect("seed catalog");
+    db.oltp()
+        .await
+        .batch_execute(SEED_SQL)
+        .await
+        .expect("seed catalog");
     db
 }
 
@@ -46,7 +50,12 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let base = format!("http://127.0.0.1:{}", app.port());
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    TestApp { base, db, http: reqwest::Client::new(), shutdown }
+    TestApp {
+        base,
+        db,
+        http: reqwest::Client::new(),
+        shutdown,
+    }
 }
 
 impl TestApp {
@@ -58,13 +67,29 @@ impl TestApp {
         answer(request.send().await.expect("request")).await
     }
 
-    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>, content_type: &str) -> Answer {
-        let request = self.http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+    ) -> Answer {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
         answer(request.send().await.expect("request")).await
     }
 
     pub async fn get(&self, path: &str) -> Answer {
-        answer(self.http.get(format!("{}{path}", self.base)).send().await.expect("request")).await
+        answer(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
@@ -76,15 +101,27 @@ async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let bytes = response.bytes().await.expect("body");
-    Answer { status, headers, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+    Answer {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
 }
 
 /// Asserts a problem document of `status` and `type`, whose detail contains `needle`.
 pub fn assert_problem(answer: &Answer, status: u16, kind: &str, needle: &str) {
     assert_eq!(answer.status, status, "{}", answer.body);
     assert_eq!(answer.headers["content-type"], "application/problem+json");
-    assert_eq!(answer.body["type"], format!("/problems/{kind}"), "{}", answer.body);
+    assert_eq!(
+        answer.body["type"],
+        format!("/problems/{kind}"),
+        "{}",
+        answer.body
+    );
     assert_eq!(answer.body["status"], status);
     let detail = answer.body["detail"].as_str().unwrap_or_default();
-    assert!(detail.contains(needle), "detail {detail:?} should mention {needle:?}");
+    assert!(
+        detail.contains(needle),
+        "detail {detail:?} should mention {needle:?}"
+    );
 }

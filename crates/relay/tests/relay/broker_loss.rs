@@ -24,7 +24,9 @@ struct Proxy {
 
 impl Proxy {
     async fn start(upstream: String) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
         let url = format!("nats://{}", listener.local_addr().expect("an address"));
         let (stall, cut) = (Arc::new(AtomicBool::new(false)), CancellationToken::new());
         let (stall_task, cut_task) = (stall.clone(), cut.clone());
@@ -33,7 +35,9 @@ impl Proxy {
                 if cut_task.is_cancelled() {
                     continue;
                 }
-                let Ok(server) = TcpStream::connect(&upstream).await else { continue };
+                let Ok(server) = TcpStream::connect(&upstream).await else {
+                    continue;
+                };
                 tokio::spawn(pump(client, server, stall_task.clone(), cut_task.clone()));
             }
         });
@@ -41,7 +45,12 @@ impl Proxy {
     }
 }
 
-async fn pump(client: TcpStream, server: TcpStream, stall: Arc<AtomicBool>, cut: CancellationToken) {
+async fn pump(
+    client: TcpStream,
+    server: TcpStream,
+    stall: Arc<AtomicBool>,
+    cut: CancellationToken,
+) {
     let (mut client_read, client_write) = client.into_split();
     let (server_read, mut server_write) = server.into_split();
     tokio::select! {
@@ -52,7 +61,11 @@ async fn pump(client: TcpStream, server: TcpStream, stall: Arc<AtomicBool>, cut:
 }
 
 /// Server → client, held back while `stall` is set.
-async fn forward_answers(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, stall: Arc<AtomicBool>) -> std::io::Result<()> {
+async fn forward_answers(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    stall: Arc<AtomicBool>,
+) -> std::io::Result<()> {
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
         let n = from.read(&mut buffer).await?;
@@ -71,10 +84,17 @@ async fn a_batch_awaiting_acks_gives_up_as_soon_as_the_broker_connection_drops()
     let (db, nats) = (TestDatabases::new().await, TestNats::new().await);
     seed_catalog(&db).await;
     insert_purchases(&db, 50).await;
-    supermarket_events::ensure_stream(&nats.jetstream(), &nats_args(&nats)).await.expect("stream");
+    supermarket_events::ensure_stream(&nats.jetstream(), &nats_args(&nats))
+        .await
+        .expect("stream");
     let proxy = Proxy::start(nats.url.trim_start_matches("nats://").to_owned()).await;
-    let args = supermarket_events::NatsArgs { nats_url: proxy.url.clone(), ..nats_args(&nats) };
-    let (_client, js) = supermarket_events::connect(&args).await.expect("connect through the proxy");
+    let args = supermarket_events::NatsArgs {
+        nats_url: proxy.url.clone(),
+        ..nats_args(&nats)
+    };
+    let (_client, js) = supermarket_events::connect(&args)
+        .await
+        .expect("connect through the proxy");
     let pool = supermarket_storage::pool::pool(&db.oltp_url, "DATABASE_URL", 2).expect("pool");
     let publisher = Publisher::new(pool, js, args, 500, 200, Arc::new(Metrics::default()));
 
@@ -89,8 +109,15 @@ async fn a_batch_awaiting_acks_gives_up_as_soon_as_the_broker_connection_drops()
         .await
         .expect("the batch gave up when the connection dropped, not at the ack timeout")
         .expect("the batch task");
-    assert!(result.is_err(), "a batch without its acks is not done: {result:?}");
+    assert!(
+        result.is_err(),
+        "a batch without its acks is not done: {result:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(3));
-    assert_eq!(outbox_rows(&db).await, 50, "every row stays for the next batch");
+    assert_eq!(
+        outbox_rows(&db).await,
+        50,
+        "every row stays for the next batch"
+    );
     nats.cleanup().await;
 }

@@ -10,7 +10,11 @@ use supermarket_testkit::{TestDatabases, TestNats};
 use uuid::Uuid;
 
 pub fn nats_args(nats: &TestNats) -> NatsArgs {
-    NatsArgs::new(nats.url.clone(), nats.stream.clone(), nats.subject_prefix.clone())
+    NatsArgs::new(
+        nats.url.clone(),
+        nats.stream.clone(),
+        nats.subject_prefix.clone(),
+    )
 }
 
 /// Three branches and three products.
@@ -47,14 +51,29 @@ pub async fn insert_purchases(db: &TestDatabases, n: i64) -> Vec<Uuid> {
         ))
         .await
         .expect("insert purchases");
-    client.query("SELECT id FROM inserted", &[]).await.expect("read ids").iter().map(|r| r.get(0)).collect()
+    client
+        .query("SELECT id FROM inserted", &[])
+        .await
+        .expect("read ids")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 pub async fn publisher(db: &TestDatabases, nats: &TestNats, batch_size: u32) -> Publisher {
     let pool = supermarket_storage::pool::pool(&db.oltp_url, "DATABASE_URL", 4).expect("pool");
     let js = nats.jetstream();
-    supermarket_events::ensure_stream(&js, &nats_args(nats)).await.expect("stream");
-    Publisher::new(pool, js, nats_args(nats), batch_size, 200, Arc::new(Metrics::default()))
+    supermarket_events::ensure_stream(&js, &nats_args(nats))
+        .await
+        .expect("stream");
+    Publisher::new(
+        pool,
+        js,
+        nats_args(nats),
+        batch_size,
+        200,
+        Arc::new(Metrics::default()),
+    )
 }
 
 /// Publishes batches until the outbox is empty; returns rows removed.
@@ -70,20 +89,38 @@ pub async fn drain(publisher: &Publisher) -> usize {
 }
 
 pub async fn stream_message_count(nats: &TestNats) -> u64 {
-    let mut stream = nats.jetstream().get_stream(&nats.stream).await.expect("stream exists");
+    let mut stream = nats
+        .jetstream()
+        .get_stream(&nats.stream)
+        .await
+        .expect("stream exists");
     stream.info().await.expect("stream info").state.messages
 }
 
 /// Every message of the stream: its `Nats-Msg-Id` and decoded event, by message id.
 pub async fn stream_events(nats: &TestNats) -> HashMap<String, (PurchaseCreated, String)> {
     let count = stream_message_count(nats).await;
-    let stream = nats.jetstream().get_stream(&nats.stream).await.expect("stream exists");
+    let stream = nats
+        .jetstream()
+        .get_stream(&nats.stream)
+        .await
+        .expect("stream exists");
     let mut events = HashMap::new();
     for seq in 1..=count {
         let message = stream.get_raw_message(seq).await.expect("message");
-        let id = message.headers.get("Nats-Msg-Id").expect("Nats-Msg-Id header").as_str().to_owned();
+        let id = message
+            .headers
+            .get("Nats-Msg-Id")
+            .expect("Nats-Msg-Id header")
+            .as_str()
+            .to_owned();
         let event = supermarket_events::decode(&message.payload).expect("a valid event");
-        assert!(events.insert(id.clone(), (event, message.subject.to_string())).is_none(), "message id {id} stored twice");
+        assert!(
+            events
+                .insert(id.clone(), (event, message.subject.to_string()))
+                .is_none(),
+            "message id {id} stored twice"
+        );
     }
     events
 }

@@ -10,15 +10,27 @@ use tokio_util::sync::CancellationToken;
 use crate::helpers::*;
 
 async fn http_get(port: u16, path: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
     stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes())
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
         .await
         .expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).await.expect("read");
-    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -45,16 +57,25 @@ async fn the_service_publishes_new_rows_promptly_and_reports_metrics() {
     let started = Instant::now();
     insert_purchases(&db, 25).await;
     while stream_message_count(&nats).await < 25 {
-        assert!(started.elapsed() < Duration::from_secs(3), "not published within 3 s of the commit");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "not published within 3 s of the commit"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(started.elapsed() < Duration::from_secs(1), "woken by NOTIFY, not by the 30 s poll");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "woken by NOTIFY, not by the 30 s poll"
+    );
 
     assert_eq!(http_get(port, "/health").await.0, 200);
     assert_eq!(http_get(port, "/ready").await.0, 200);
     let (status, metrics) = http_get(port, "/metrics").await;
     assert_eq!(status, 200);
-    assert!(metrics.contains("relay_events_published_total 25"), "{metrics}");
+    assert!(
+        metrics.contains("relay_events_published_total 25"),
+        "{metrics}"
+    );
     assert!(metrics.contains("relay_outbox_backlog 0"), "{metrics}");
 
     shutdown.cancel();

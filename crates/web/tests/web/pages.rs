@@ -10,12 +10,19 @@ const OWNER: &str = "owner-token-for-tests-0001";
 const CASHIER: &str = "cashier-token-for-tests-01";
 
 fn auth() -> Auth {
-    Auth::from_config(&AuthConfig { owner_token: Some(OWNER.into()), cashier_token: Some(CASHIER.into()), auth_mode: AuthMode::Tokens }).unwrap()
+    Auth::from_config(&AuthConfig {
+        owner_token: Some(OWNER.into()),
+        cashier_token: Some(CASHIER.into()),
+        auth_mode: AuthMode::Tokens,
+    })
+    .unwrap()
 }
 
 fn app() -> axum::Router {
     let auth = auth();
-    supermarket_web::pos_router(&auth).merge(supermarket_web::dashboard_router(&auth)).merge(auth.routes())
+    supermarket_web::pos_router(&auth)
+        .merge(supermarket_web::dashboard_router(&auth))
+        .merge(auth.routes())
 }
 
 fn get(path: &str, token: Option<&str>) -> Request<Body> {
@@ -31,7 +38,12 @@ async fn the_pos_is_for_cashiers_and_owners() {
     for token in [CASHIER, OWNER] {
         let response = app().oneshot(get("/pos", Some(token))).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert!(
+            response.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert!(String::from_utf8_lossy(&body).contains("id=\"pay\""));
     }
@@ -39,15 +51,32 @@ async fn the_pos_is_for_cashiers_and_owners() {
 
 #[tokio::test]
 async fn the_dashboard_refuses_a_cashier() {
-    assert_eq!(app().oneshot(get("/dashboard", Some(OWNER))).await.unwrap().status(), StatusCode::OK);
-    assert_eq!(app().oneshot(get("/dashboard", Some(CASHIER))).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app()
+            .oneshot(get("/dashboard", Some(OWNER)))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app()
+            .oneshot(get("/dashboard", Some(CASHIER)))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
 async fn a_browser_without_a_session_goes_to_the_login_page() {
     let response = app().oneshot(get("/dashboard", None)).await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()[header::LOCATION], "/login?next=/dashboard");
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/login?next=/dashboard"
+    );
 }
 
 #[tokio::test]
@@ -61,7 +90,13 @@ async fn assets_are_open_and_typed() {
     for (path, content_type) in cases {
         let response = app().oneshot(get(path, None)).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
-        assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with(content_type), "{path}");
+        assert!(
+            response.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with(content_type),
+            "{path}"
+        );
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert!(body.len() > 100, "{path} is served whole");
     }

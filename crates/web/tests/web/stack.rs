@@ -28,21 +28,34 @@ pub fn settings<T: Args + FromArgMatches>(values: &[(&str, String)], extra: &[St
     let command = Wrapper::<T>::command();
     let mut argv = vec!["test".to_owned()];
     for (variable, value) in values {
-        if let Some(long) = command.get_arguments().find(|a| a.get_env().is_some_and(|e| e == *variable)).and_then(|a| a.get_long()) {
+        if let Some(long) = command
+            .get_arguments()
+            .find(|a| a.get_env().is_some_and(|e| e == *variable))
+            .and_then(|a| a.get_long())
+        {
             argv.push(format!("--{long}={value}"));
         }
     }
     argv.extend(extra.iter().cloned());
-    Wrapper::<T>::try_parse_from(argv).unwrap_or_else(|e| panic!("settings: {}", e.render())).inner
+    Wrapper::<T>::try_parse_from(argv)
+        .unwrap_or_else(|e| panic!("settings: {}", e.render()))
+        .inner
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 pub fn program(name: &str, package: &str) -> PathBuf {
     let found = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")]).collect::<Vec<_>>())
+        .map(|path| {
+            std::env::split_paths(&path)
+                .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")])
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default()
         .into_iter()
         .map(|dir| dir.join(name))
@@ -52,8 +65,14 @@ pub fn program(name: &str, package: &str) -> PathBuf {
 
 pub async fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(Instant::now() < deadline, "{what} does not listen on {port}");
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{what} does not listen on {port}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -63,7 +82,9 @@ pub async fn wait_for_port(port: u16, what: &str) {
 pub struct Guard(pub Child);
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.0.try_wait() {
@@ -95,7 +116,10 @@ pub struct Stack {
 pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(label: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("supermarket-{label}-{}", supermarket_testkit::unique_suffix()));
+        let dir = std::env::temp_dir().join(format!(
+            "supermarket-{label}-{}",
+            supermarket_testkit::unique_suffix()
+        ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         TempDir(dir)
     }
@@ -133,7 +157,10 @@ impl Stack {
             ("NATS_URL", nats.url.clone()),
             ("NATS_STREAM", nats.stream.clone()),
             ("NATS_SUBJECT_PREFIX", nats.subject_prefix.clone()),
-            ("ANALYTICS_CONSUMER_NAME", format!("{}_analytics", nats.consumer)),
+            (
+                "ANALYTICS_CONSUMER_NAME",
+                format!("{}_analytics", nats.consumer),
+            ),
             ("LAKE_CONSUMER_NAME", format!("{}_lake", nats.consumer)),
             ("LAKE_URL", dir.0.join("lake").display().to_string()),
             ("OWNER_TOKEN", OWNER.to_owned()),
@@ -143,12 +170,18 @@ impl Stack {
 
         // The catalog and branches (and the historical purchases).
         let data = |path: PathBuf| path.display().to_string();
-        let load: supermarket_loader::LoadArgs = settings(&shared, &[
-            "--products".into(), data(supermarket_testkit::data::products_csv()),
-            "--purchases".into(), data(supermarket_testkit::data::purchases_csv()),
-            "--branches".into(), data(supermarket_testkit::data::branches_csv()),
-            "--no-progress".into(),
-        ]);
+        let load: supermarket_loader::LoadArgs = settings(
+            &shared,
+            &[
+                "--products".into(),
+                data(supermarket_testkit::data::products_csv()),
+                "--purchases".into(),
+                data(supermarket_testkit::data::purchases_csv()),
+                "--branches".into(),
+                data(supermarket_testkit::data::branches_csv()),
+                "--no-progress".into(),
+            ],
+        );
         let code = supermarket_loader::run(load).await.expect("load runs");
         assert_eq!(code, std::process::ExitCode::SUCCESS, "the CSV files load");
 
@@ -157,25 +190,46 @@ impl Stack {
 
         let mut with = shared.clone();
         with.push(port0("PRODUCTS_ADDR"));
-        let products = supermarket_products::Application::build(settings(&with, &[])).await.expect("products starts");
+        let products = supermarket_products::Application::build(settings(&with, &[]))
+            .await
+            .expect("products starts");
         let products_port = products.port();
-        services.push(spawn(|t| tokio::spawn(async move { products.run_until_stopped(t).await.expect("products runs") })));
+        services.push(spawn(|t| {
+            tokio::spawn(async move { products.run_until_stopped(t).await.expect("products runs") })
+        }));
 
         let mut with = shared.clone();
         with.push(port0("ANALYTICS_ADDR"));
-        let analytics = supermarket_analytics::api::Application::build(settings(&with, &[])).await.expect("analytics API starts");
+        let analytics = supermarket_analytics::api::Application::build(settings(&with, &[]))
+            .await
+            .expect("analytics API starts");
         let analytics_port = analytics.port();
-        services.push(spawn(|t| tokio::spawn(async move { analytics.run_until_stopped(t).await.expect("analytics API runs") })));
+        services.push(spawn(|t| {
+            tokio::spawn(async move {
+                analytics
+                    .run_until_stopped(t)
+                    .await
+                    .expect("analytics API runs")
+            })
+        }));
 
         let mut with = shared.clone();
         with.push(port0("RELAY_ADDR"));
         let relay: supermarket_relay::Config = settings(&with, &[]);
-        services.push(spawn(|t| tokio::spawn(async move { supermarket_relay::run(relay, t).await.expect("relay runs") })));
+        services.push(spawn(|t| {
+            tokio::spawn(async move { supermarket_relay::run(relay, t).await.expect("relay runs") })
+        }));
 
         let mut with = shared.clone();
         with.push(port0("CONSUMER_ADDR"));
         let consumer: supermarket_analytics::consumer::Config = settings(&with, &[]);
-        services.push(spawn(|t| tokio::spawn(async move { supermarket_analytics::consumer::run(consumer, t).await.expect("consumer runs") })));
+        services.push(spawn(|t| {
+            tokio::spawn(async move {
+                supermarket_analytics::consumer::run(consumer, t)
+                    .await
+                    .expect("consumer runs")
+            })
+        }));
 
         let purchases_port = free_port();
         let edge_port = free_port();
@@ -201,8 +255,10 @@ impl Stack {
             .expect("render.sh runs");
         assert!(status.success(), "the nginx config renders");
         let nginx = Command::new(nginx_program)
-            .arg("-c").arg(&config)
-            .arg("-e").arg(dir.0.join("error.log"))
+            .arg("-c")
+            .arg(&config)
+            .arg("-e")
+            .arg(dir.0.join("error.log"))
             .args(["-g", "daemon off;"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -233,7 +289,10 @@ impl Stack {
     /// Starts the purchases service on its fixed port (the one nginx knows).
     pub async fn start_purchases(&mut self) {
         let mut with = self.shared.clone();
-        with.push(("PURCHASES_ADDR", format!("127.0.0.1:{}", self.purchases_port)));
+        with.push((
+            "PURCHASES_ADDR",
+            format!("127.0.0.1:{}", self.purchases_port),
+        ));
         let deadline = Instant::now() + Duration::from_secs(10);
         let app = loop {
             // The previous instance's socket may take a moment to be released.
@@ -246,7 +305,9 @@ impl Stack {
                 Err(error) => panic!("purchases starts: {error:#}"),
             }
         };
-        self.purchases = Some(spawn(|t| tokio::spawn(async move { app.run_until_stopped(t).await.expect("purchases runs") })));
+        self.purchases = Some(spawn(|t| {
+            tokio::spawn(async move { app.run_until_stopped(t).await.expect("purchases runs") })
+        }));
         wait_for_port(self.purchases_port, "purchases").await;
     }
 
@@ -280,10 +341,24 @@ impl Stack {
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
             let log = std::fs::read_to_string(&self.access_log).unwrap_or_default();
-            let entry = log.lines().rev().filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok()).find(|entry| entry[field] == value);
+            let entry = log
+                .lines()
+                .rev()
+                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+                .find(|entry| entry[field] == value);
             match entry {
-                Some(entry) => return entry["upstream"].as_str()?.rsplit(':').next()?.trim().parse().ok(),
-                None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
+                Some(entry) => {
+                    return entry["upstream"]
+                        .as_str()?
+                        .rsplit(':')
+                        .next()?
+                        .trim()
+                        .parse()
+                        .ok();
+                }
+                None if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
                 None => panic!("no access log line with {field} {value}"),
             }
         }
@@ -325,7 +400,11 @@ impl Driver {
             .expect("chromedriver starts");
         let child = Guard(child);
         wait_for_port(port, "chromedriver").await;
-        Driver { url: format!("http://127.0.0.1:{port}"), _child: child, _profile: TempDir::new("chromium") }
+        Driver {
+            url: format!("http://127.0.0.1:{port}"),
+            _child: child,
+            _profile: TempDir::new("chromium"),
+        }
     }
 
     pub async fn browser(&self) -> fantoccini::Client {
