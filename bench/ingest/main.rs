@@ -26,7 +26,7 @@ use rand::{Rng, SeedableRng};
 use supermarket_domain::{
     BasketLine, Branches, Catalog, CustomerId, ProductRef, Purchase, PurchaseId,
 };
-use supermarket_storage::purchases::{Idempotency, NewPurchase};
+use supermarket_storage::oltp::purchases::{Idempotency, NewPurchase};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -218,14 +218,14 @@ async fn ceiling(
         let client = supermarket_storage::connect(url, "bench database").await?;
         let (purchases, next) = (Arc::clone(&purchases), Arc::clone(&next));
         tasks.push(tokio::spawn(async move {
-            let statement = supermarket_storage::purchases::prepare_insert_batch(&client).await?;
+            let statement = supermarket_storage::oltp::purchases::prepare_insert_batch(&client).await?;
             loop {
                 let start = next.fetch_add(batch, Ordering::Relaxed);
                 if start >= purchases.len() {
                     return anyhow::Ok(());
                 }
                 let end = (start + batch).min(purchases.len());
-                supermarket_storage::purchases::insert_batch(
+                supermarket_storage::oltp::purchases::insert_batch(
                     &client,
                     &statement,
                     &purchases[start..end],
@@ -475,8 +475,8 @@ async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> an
 
     // (1) the ceiling, at the batch sizes the service formed and at the maximum.
     let snapshot_client = supermarket_storage::connect(url, "bench database").await?;
-    let catalog = supermarket_storage::catalog::load_catalog(&snapshot_client).await?;
-    let branches = supermarket_storage::catalog::load_branches(&snapshot_client).await?;
+    let catalog = supermarket_storage::oltp::catalog::load_catalog(&snapshot_client).await?;
+    let branches = supermarket_storage::oltp::catalog::load_branches(&snapshot_client).await?;
     let mut ceilings = Vec::new();
     let mut batches: Vec<usize> = levels
         .iter()

@@ -7,6 +7,8 @@
 //! refuses to run as root: when the suite is root, the server runs as the
 //! `postgres` user, which owns the data folder.
 
+#![allow(unsafe_code)] // system calls through libc, each with its SAFETY reason
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

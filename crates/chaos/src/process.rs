@@ -6,6 +6,8 @@
 //! signal) on drop, and the kernel's parent-death signal if the suite
 //! itself is killed, so a failed or interrupted run leaves nothing running.
 
+#![allow(unsafe_code)] // system calls through libc, each with its SAFETY reason
+
 use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io::Write as _;

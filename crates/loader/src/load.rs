@@ -17,7 +17,7 @@ use anyhow::Context;
 use chrono_tz::Tz;
 use indicatif::{ProgressBar, ProgressStyle};
 use supermarket_domain::Purchase;
-use supermarket_storage::catalog::{load_branches, load_catalog};
+use supermarket_storage::oltp::catalog::{load_branches, load_catalog};
 use tokio::sync::mpsc;
 use tokio_postgres::Transaction;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;

@@ -66,7 +66,7 @@ fn database_error(error: anyhow::Error) -> ApiError {
               (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn list_products(State(state): State<AppState>) -> Result<Json<Vec<ProductView>>, ApiError> {
     let client = connection(&state.pool).await?;
-    let catalog = supermarket_storage::catalog::load_catalog(&**client)
+    let catalog = supermarket_storage::oltp::catalog::load_catalog(&**client)
         .await
         .map_err(database_error)?;
     Ok(Json(catalog.iter().map(ProductView::from).collect()))
@@ -84,7 +84,7 @@ async fn get_product(
     Path(id): Path<i32>,
 ) -> Result<Json<ProductView>, ApiError> {
     let client = connection(&state.pool).await?;
-    let catalog = supermarket_storage::catalog::load_catalog(&**client)
+    let catalog = supermarket_storage::oltp::catalog::load_catalog(&**client)
         .await
         .map_err(database_error)?;
     match catalog.by_id(ProductId(id)) {
@@ -99,7 +99,7 @@ async fn get_product(
               (status = 503, description = "Database unavailable (see Retry-After)", body = Problem, content_type = "application/problem+json")))]
 async fn list_branches(State(state): State<AppState>) -> Result<Json<Vec<BranchView>>, ApiError> {
     let client = connection(&state.pool).await?;
-    let branches = supermarket_storage::catalog::load_branches(&**client)
+    let branches = supermarket_storage::oltp::catalog::load_branches(&**client)
         .await
         .map_err(database_error)?;
     Ok(Json(branches.iter().map(BranchView::from).collect()))

@@ -252,7 +252,7 @@ pub async fn get_purchase(
             )));
         }
     };
-    let stored = supermarket_storage::purchases::find_by_id(&client, id)
+    let stored = supermarket_storage::oltp::purchases::find_by_id(&client, id)
         .await
         .map_err(|error| {
             if error.is_closed() {

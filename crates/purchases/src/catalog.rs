@@ -58,8 +58,8 @@ impl CatalogCache {
         let client = tokio::time::timeout(Duration::from_secs(5), pool.get())
             .await
             .context("timed out waiting for a database connection")??;
-        let branches = supermarket_storage::catalog::load_branches(&**client).await?;
-        let catalog = supermarket_storage::catalog::load_catalog(&**client).await?;
+        let branches = supermarket_storage::oltp::catalog::load_branches(&**client).await?;
+        let catalog = supermarket_storage::oltp::catalog::load_catalog(&**client).await?;
         tracing::debug!(
             branches = branches.len(),
             products = catalog.len(),

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use supermarket_domain::{Catalog, Money, ProductId, Purchase};
-use supermarket_storage::purchases::StoredPurchase;
+use supermarket_storage::oltp::purchases::StoredPurchase;
 use utoipa::ToSchema;
 use uuid::Uuid;
 

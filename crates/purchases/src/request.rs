@@ -17,7 +17,7 @@ use supermarket_domain::{
     BasketLine, BranchError, CustomerId, ProductId, ProductRef, Purchase, PurchaseError, PurchaseId,
 };
 use supermarket_http::Problem;
-use supermarket_storage::purchases::{Idempotency, NewPurchase};
+use supermarket_storage::oltp::purchases::{Idempotency, NewPurchase};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;

@@ -5,7 +5,7 @@
 //! gathering: the task holding the queue takes every purchase waiting (up to
 //! `batch_max`, waiting at most `batch_wait` for more), releases the queue to
 //! the next task, and stores its batch with one statement on its own
-//! connection ([`supermarket_storage::purchases::insert_batch`]). So one task
+//! connection ([`supermarket_storage::oltp::purchases::insert_batch`]). So one task
 //! gathers while others commit, and under load each commit carries many
 //! purchases. Each request is answered only after its batch has committed.
 //!
@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use supermarket_storage::Pool;
-use supermarket_storage::purchases::{self, BatchError, NewPurchase, StoredPurchase};
+use supermarket_storage::oltp::purchases::{self, BatchError, NewPurchase, StoredPurchase};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use uuid::Uuid;

@@ -8,16 +8,15 @@
 //! - [`startup`]: [`retry_startup`](startup::retry_startup), the bounded
 //!   wait for any dependency at a program's start (PostgreSQL, NATS).
 //! - [`migrate`]: the embedded, versioned migrations of both databases.
-//! - [`catalog`]: reading branches and products into the domain's
-//!   [`Branches`](supermarket_domain::Branches) and
-//!   [`Catalog`](supermarket_domain::Catalog).
+//! - [`oltp`]: every statement on the OLTP database, one module per group
+//!   of tables (catalog, purchases, outbox). The analytics database's
+//!   statements live with the read models (`supermarket-analytics`).
 
-pub mod catalog;
 pub mod config;
 pub mod migrate;
+pub mod oltp;
 pub mod pool;
 pub mod startup;
 
 pub use config::{AnalyticsDatabaseArgs, DatabaseArgs, with_database};
 pub use pool::{Pool, connect, connect_waiting};
-pub mod purchases;

@@ -8,7 +8,7 @@ use supermarket_domain::{
     PurchaseId,
 };
 use supermarket_purchases::writer::{Outcome, WriteError, Writer, WriterSettings};
-use supermarket_storage::purchases::NewPurchase;
+use supermarket_storage::oltp::purchases::NewPurchase;
 
 use crate::helpers::seeded_db;
 
@@ -71,10 +71,10 @@ async fn one_refused_purchase_does_not_fail_the_others_of_its_batch() {
 #[tokio::test]
 async fn queued_purchases_are_stored_before_the_writers_stop() {
     let db = seeded_db().await;
-    let snapshot_catalog = supermarket_storage::catalog::load_catalog(&db.oltp().await)
+    let snapshot_catalog = supermarket_storage::oltp::catalog::load_catalog(&db.oltp().await)
         .await
         .unwrap();
-    let branches = supermarket_storage::catalog::load_branches(&db.oltp().await)
+    let branches = supermarket_storage::oltp::catalog::load_branches(&db.oltp().await)
         .await
         .unwrap();
     let pool = supermarket_storage::pool::pool(&db.oltp_url, "DATABASE_URL", 2).unwrap();
