@@ -1,6 +1,6 @@
 //! The analytics consumer (`supermarket serve analytics-consumer`): a
-//! durable JetStream pull consumer that keeps the read models, plus the data
-//! lake sink in the same process.
+//! durable JetStream pull consumer that keeps the read models. (The data
+//! lake has its own durable consumer and process: `serve lake-sink`.)
 //!
 //! Loop: wait for a message, take whatever else is already buffered (up to
 //! the batch size: batches grow under load, a lone event is applied at
@@ -20,16 +20,11 @@ use anyhow::Context as _;
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::pull;
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
 use chrono::{DateTime, Utc};
 use futures_util::{FutureExt as _, StreamExt as _};
-use supermarket_http::Readiness;
+use supermarket_http::{Readiness, Service};
 use supermarket_storage::Pool;
-use supermarket_storage::startup::retry_startup;
-use tokio::net::TcpListener;
+use supermarket_storage::backoff::Backoff;
 use tokio_util::sync::CancellationToken;
 
 use crate::apply::{Applied, Incoming, apply_batch};
@@ -55,9 +50,6 @@ pub struct Config {
     pub consumer: ConsumerArgs,
     #[command(flatten)]
     pub time_zone: StoreTimeZone,
-    /// The data lake sink, a sibling durable consumer run in this process.
-    #[command(flatten)]
-    pub lake: supermarket_lake::LakeConfig,
 }
 
 /// The JetStream consumer's settings.
@@ -274,7 +266,9 @@ impl Consumer {
         batch: &[async_nats::jetstream::Message],
         shutdown: &CancellationToken,
     ) -> bool {
-        let mut backoff = Duration::from_millis(100);
+        // At most a second apart: a longer pause would outlast a database
+        // restart by that much.
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
         loop {
             match self.process(batch).await {
                 Ok(_) => return true,
@@ -282,16 +276,12 @@ impl Consumer {
                     self.metrics.errors.fetch_add(1, Relaxed);
                     tracing::warn!(
                         error = format!("{error:#}"),
-                        retry_in_ms = backoff.as_millis() as u64,
+                        retry_in_ms = backoff.pause().as_millis() as u64,
                         "cannot apply a batch; retrying"
                     );
-                    tokio::select! {
-                        () = tokio::time::sleep(backoff) => {}
-                        () = shutdown.cancelled() => return false,
+                    if !backoff.wait(shutdown).await {
+                        return false;
                     }
-                    // At most a second apart: a longer pause would outlast a
-                    // database restart by that much.
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
             }
         }
@@ -343,128 +333,63 @@ fn incoming(message: &async_nats::jetstream::Message) -> anyhow::Result<Incoming
 
 /// The consumer process with its HTTP listener bound.
 pub struct Application {
-    listener: TcpListener,
-    port: u16,
-    consumer: Consumer,
-    pool: Pool,
-    nats_client: async_nats::Client,
-    nats: supermarket_events::NatsArgs,
-    lake: supermarket_lake::LakeConfig,
+    service: Service,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let listener = supermarket_http::bind(config.addr, "CONSUMER_ADDR").await?;
-        let port = listener.local_addr()?.port();
+        let service = Service::bind("analytics consumer", config.addr, "CONSUMER_ADDR").await?;
+        let analytics = &config.analytics;
         let pool = supermarket_storage::pool::pool(
-            &config.analytics.analytics_database_url,
+            &analytics.analytics_database_url,
             "ANALYTICS_DATABASE_URL",
-            usize::from(config.analytics.analytics_db_pool_size),
+            usize::from(analytics.analytics_db_pool_size),
         )?;
         supermarket_storage::pool::wait_until_answers(
             &pool,
             "ANALYTICS_DATABASE_URL",
-            config.analytics.analytics_db_wait(),
+            analytics.analytics_db_wait(),
         )
         .await?;
-        let (nats_client, js) = retry_startup(
-            "NATS server",
-            "NATS_URL",
-            config.nats.nats_wait(),
-            supermarket_events::connect_error_is_permanent,
-            || supermarket_events::connect(&config.nats),
-        )
-        .await?;
+        let (nats_client, js) = supermarket_events::connect_waiting(&config.nats).await?;
+        let metrics = Arc::new(Metrics::default());
         let consumer = Consumer::start(
             pool.clone(),
             &js,
             &config.nats,
             &config.consumer,
             &config.time_zone,
-            Arc::new(Metrics::default()),
+            metrics.clone(),
         )
         .await?;
-        Ok(Application {
-            listener,
-            port,
-            consumer,
-            pool,
-            nats_client,
-            nats: config.nats,
-            lake: config.lake,
-        })
+        let nats_ready = Readiness::new(move || {
+            let client = nats_client.clone();
+            async move { supermarket_events::check_connected(&client) }
+        });
+        let readiness = nats_ready.and(Readiness::postgres(pool));
+        let service = service
+            .with_routes(Router::new(), readiness, 1024)
+            .with_metrics(move || {
+                let metrics = metrics.clone();
+                async move { metrics.render() }
+            })
+            .with_task("consumer loop", move |stop| consumer.run(stop));
+        Ok(Application { service })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.service.port()
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let metrics = self.consumer.metrics.clone();
-        let router = router(self.pool.clone(), self.nats_client.clone(), metrics);
-        let server = tokio::spawn(supermarket_http::serve(
-            self.listener,
-            router,
-            shutdown.clone(),
-        ));
-        // The lake sink has its own durable consumer and progress: it shares
-        // only the process, the NATS settings and the analytics pool. It
-        // starts itself over after transient failures (a database or broker
-        // restart); if it still stops with an error (one no retry can fix),
-        // the whole process stops rather than run on silently without a lake.
-        let lake_shutdown = shutdown.clone();
-        let lake = tokio::spawn(async move {
-            let result =
-                supermarket_lake::run_sink(self.lake, self.nats, self.pool, lake_shutdown.clone())
-                    .await;
-            if let Err(error) = &result {
-                tracing::error!(
-                    error = format!("{error:#}"),
-                    "the lake sink stopped; stopping the consumer process"
-                );
-                lake_shutdown.cancel();
-            }
-            result
-        });
-        tracing::info!(port = self.port, "analytics consumer started");
-        let consumed = self.consumer.run(shutdown.clone()).await;
-        shutdown.cancel();
-        let served = server.await.context("the HTTP task panicked")?;
-        let lake = lake.await.context("the lake task panicked")?;
-        consumed.and(served).and(lake.context("lake sink"))
+        self.service.run_until_stopped(shutdown).await
     }
 }
 
 /// `supermarket serve analytics-consumer`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    supermarket_http::telemetry::init();
     Application::build(config)
         .await?
         .run_until_stopped(shutdown)
         .await
-}
-
-fn router(pool: Pool, nats: async_nats::Client, metrics: Arc<Metrics>) -> Router {
-    let readiness = Readiness::new(move || {
-        let (pool, nats) = (pool.clone(), nats.clone());
-        async move {
-            if nats.connection_state() != async_nats::connection::State::Connected {
-                anyhow::bail!("NATS is not connected");
-            }
-            supermarket_storage::pool::check(&pool).await
-        }
-    });
-    let router = Router::new()
-        .route("/metrics", get(metrics_text))
-        .with_state(metrics)
-        .merge(supermarket_http::health::routes(readiness));
-    supermarket_http::with_standard_layers(router, 1024)
-}
-
-async fn metrics_text(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics.render(),
-    )
 }

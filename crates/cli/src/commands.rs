@@ -35,8 +35,10 @@ pub enum Serve {
     Purchases(supermarket_purchases::Config),
     /// The outbox relay to NATS JetStream (RELAY_ADDR for health and metrics).
     Relay(supermarket_relay::Config),
-    /// The analytics consumer: read models and data lake (CONSUMER_ADDR for health and metrics).
+    /// The analytics consumer: the read models (CONSUMER_ADDR for health and metrics).
     AnalyticsConsumer(supermarket_analytics::consumer::Config),
+    /// The data lake sink: raw events as Parquet (LAKE_SINK_ADDR for health and metrics).
+    LakeSink(supermarket_lake::service::Config),
     /// The analytics API, with the owner dashboard at /dashboard and the
     /// login routes (ANALYTICS_ADDR, default 0.0.0.0:8001).
     AnalyticsApi(supermarket_analytics::api::Config),
@@ -93,6 +95,9 @@ impl Command {
                     }
                     Serve::AnalyticsApi(config) => {
                         supermarket_analytics::api::run(config, shutdown).await?
+                    }
+                    Serve::LakeSink(config) => {
+                        supermarket_lake::service::run(config, shutdown).await?
                     }
                 }
                 Ok(ExitCode::SUCCESS)

@@ -56,6 +56,30 @@ pub async fn connect(args: &NatsArgs) -> anyhow::Result<(async_nats::Client, jet
     Ok((client, js))
 }
 
+/// [`connect`] at a program's start: retries for up to `NATS_WAIT_SECS`
+/// while the server does not answer yet; a malformed URL or refused
+/// credentials fail at once ([`connect_error_is_permanent`]).
+pub async fn connect_waiting(
+    args: &NatsArgs,
+) -> anyhow::Result<(async_nats::Client, jetstream::Context)> {
+    supermarket_storage::startup::retry_startup(
+        "NATS server",
+        "NATS_URL",
+        args.nats_wait(),
+        connect_error_is_permanent,
+        || connect(args),
+    )
+    .await
+}
+
+/// `Ok` while `client` is connected (a readiness check).
+pub fn check_connected(client: &async_nats::Client) -> anyhow::Result<()> {
+    match client.connection_state() {
+        async_nats::connection::State::Connected => Ok(()),
+        state => anyhow::bail!("NATS is not connected ({state})"),
+    }
+}
+
 /// `NATS_URL` fit for a log line: the user and password of each server
 /// (`nats://user:password@host`) become `***`. A failed start logs the
 /// URL at every attempt.

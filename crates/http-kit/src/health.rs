@@ -41,6 +41,31 @@ impl Readiness {
         Readiness::new(|| async { Ok(()) })
     }
 
+    /// Ready while the database behind `pool` runs `SELECT 1`.
+    pub fn postgres(pool: deadpool_postgres::Pool) -> Readiness {
+        Readiness::new(move || {
+            let pool = pool.clone();
+            async move {
+                let client = pool.get().await?;
+                client.simple_query("SELECT 1").await?;
+                Ok(())
+            }
+        })
+    }
+
+    /// Ready while both this and `other` are (checked in that order).
+    pub fn and(self, other: Readiness) -> Readiness {
+        let timeout = self.timeout.max(other.timeout);
+        let both = Readiness::new(move || {
+            let (first, second) = (self.clone(), other.clone());
+            async move {
+                first.check().await?;
+                second.check().await
+            }
+        });
+        both.with_timeout(timeout)
+    }
+
     pub fn with_timeout(mut self, timeout: Duration) -> Readiness {
         self.timeout = timeout;
         self

@@ -14,26 +14,29 @@
 //!   has a `request_id` field; one access-log line per request.
 //! - [`health`]: `/health` and `/ready` routes; [`Readiness`] wraps an async
 //!   check (e.g. the database answers).
+//! - [`database`]: database errors as answers, classified once: `?` on a
+//!   pool or query error gives a 503 with `Retry-After` when retrying can
+//!   work (the database is down, restarting, full), else a hidden 500;
+//!   [`on_constraint`](database::on_constraint) for an expected violation.
 //! - [`openapi`]: `/openapi.json` (OpenAPI 3.1 from utoipa) and Swagger UI at
 //!   `/docs` (vendored, offline).
 //! - [`server`]: [`bind`], [`with_standard_layers`] (request ids, body limit,
 //!   404/405 problems) and [`serve`] with graceful shutdown.
+//! - [`service`]: [`Service`], the shape of every service: bind (errors
+//!   name the setting), routes with `/health`, `/ready` and the standard
+//!   layers, an optional `/metrics`, background tasks, and a stop bounded
+//!   by [`STOP_WITHIN`](service::STOP_WITHIN).
 //! - [`prometheus`]: counters, gauges and a batch-size histogram in the
 //!   Prometheus text format, for the workers' `/metrics`.
-//! - [`telemetry`]: structured logging (JSON by default) via `tracing`.
+//! - [`telemetry`]: structured logging (JSON by default) via `tracing`,
+//!   set up once by the `supermarket` binary's `main`.
 //! - [`shutdown`]: a [`CancellationToken`](tokio_util::sync::CancellationToken)
 //!   cancelled on SIGINT/SIGTERM and passed down explicitly.
 //!
-//! A service typically does:
-//! ```ignore
-//! let api = Router::new().route("/api/v1/things", get(list)).with_state(state);
-//! let router = api
-//!     .merge(health::routes(Readiness::new(move || check_db(pool.clone()))))
-//!     .merge(openapi::routes(ApiDoc::openapi()));
-//! let router = with_standard_layers(router, 16 * 1024);
-//! serve(bind(addr, "THING_ADDR").await?, router, shutdown).await
-//! ```
+//! Each service crate builds a [`Service`] in its `Application::build` and
+//! runs it: see [`service`] for the example.
 
+pub mod database;
 pub mod extract;
 pub mod health;
 pub mod openapi;
@@ -41,6 +44,7 @@ pub mod problem;
 pub mod prometheus;
 pub mod request_id;
 pub mod server;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 
@@ -49,3 +53,4 @@ pub use health::Readiness;
 pub use problem::{ApiError, PROBLEM_JSON, Problem};
 pub use request_id::RequestId;
 pub use server::{bind, serve, with_standard_layers};
+pub use service::Service;

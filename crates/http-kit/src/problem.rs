@@ -176,9 +176,16 @@ impl From<Problem> for ApiError {
     }
 }
 
+/// A database error anywhere in the chain is classified as in
+/// [`database`](crate::database) (503 when retrying can work); anything else
+/// is an internal error.
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> ApiError {
-        ApiError::Internal(error)
+        if crate::database::chain_is_transient(&error) {
+            ApiError::unavailable(error)
+        } else {
+            ApiError::Internal(error)
+        }
     }
 }
 

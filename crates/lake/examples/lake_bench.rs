@@ -126,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
         config,
         nats_args,
         pool,
+        Default::default(),
         shutdown.clone(),
     ));
     let deadline = started + Duration::from_secs(600);

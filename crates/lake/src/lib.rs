@@ -12,6 +12,10 @@
 //! - [`ledger`]: the intent log in the analytics database (`lake_progress`,
 //!   `lake_batches`) and the sink's advisory lock.
 //! - [`sink`]: the loop: pull, roll, record, write, mark done, acknowledge.
+//! - [`metrics`]: the sink's Prometheus text for `/metrics`.
+//! - [`service`]: `supermarket serve lake-sink`, the sink as its own
+//!   service (`/health`, `/ready`, `/metrics` on `LAKE_SINK_ADDR`), so a
+//!   lake failure never stops the read models.
 //!
 //! # How events land exactly once
 //!
@@ -70,18 +74,23 @@
 
 pub mod config;
 pub mod ledger;
+pub mod metrics;
 pub mod parquet_file;
 pub mod seqset;
+pub mod service;
 pub mod sink;
 pub mod store;
 
 pub use config::LakeConfig;
+pub use metrics::Metrics;
 pub use seqset::SeqSet;
 pub use sink::run_sink_on;
 pub use store::LakeStore;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use supermarket_storage::backoff::Backoff;
 use tokio_util::sync::CancellationToken;
 
 /// First pause before the sink starts over after a failure; it doubles
@@ -101,7 +110,7 @@ const HEALTHY_RUN: Duration = Duration::from_secs(60);
 /// connection holding the lock dropped, the object store failed), the sink
 /// starts over after a pause, exactly as a restarted process would: its
 /// state lives in the intent log and the stream, so nothing is lost or
-/// written twice, and the process (with the read-model consumer beside it)
+/// written twice, and the process
 /// keeps running. Only an error no retry can fix is returned: a lake that
 /// cannot be opened, or a stream that is not the one the lake's progress
 /// was made on ([`ledger::StreamMismatch`]).
@@ -109,10 +118,11 @@ pub async fn run_sink(
     config: LakeConfig,
     nats: supermarket_events::NatsArgs,
     analytics: deadpool_postgres::Pool,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let lake = LakeStore::open(&config.lake_url)?;
-    let mut pause = FIRST_RESTART_PAUSE;
+    let mut backoff = Backoff::new(FIRST_RESTART_PAUSE, MAX_RESTART_PAUSE);
     loop {
         let started = Instant::now();
         let error = match run_sink_on(
@@ -120,6 +130,7 @@ pub async fn run_sink(
             lake.clone(),
             nats.clone(),
             analytics.clone(),
+            metrics.clone(),
             shutdown.clone(),
         )
         .await
@@ -131,14 +142,15 @@ pub async fn run_sink(
             Err(error) => error,
         };
         if started.elapsed() >= HEALTHY_RUN {
-            pause = FIRST_RESTART_PAUSE;
+            backoff.reset();
         }
-        tracing::error!(error = format!("{error:#}"), sink = %config.consumer_name, retry_in_ms = pause.as_millis() as u64,
-            "the lake sink failed; starting it over");
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            () = tokio::time::sleep(pause) => {}
+        metrics
+            .restarts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::error!(error = format!("{error:#}"), sink = %config.consumer_name,
+            retry_in_ms = backoff.pause().as_millis() as u64, "the lake sink failed; starting it over");
+        if !backoff.wait(&shutdown).await {
+            return Ok(());
         }
-        pause = (pause * 2).min(MAX_RESTART_PAUSE);
     }
 }

@@ -2,6 +2,7 @@
 //! Parquet files, recording each roll in the [`Ledger`] before and after.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,11 +10,13 @@ use async_nats::jetstream::{self, Message, stream::Stream as JetStream};
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use supermarket_events::NatsArgs;
+use supermarket_storage::backoff::Backoff;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::LakeConfig;
 use crate::ledger::{BatchRecord, Ledger};
+use crate::metrics::Metrics;
 use crate::parquet_file::{self, Row};
 use crate::seqset::SeqSet;
 use crate::store::LakeStore;
@@ -54,6 +57,7 @@ pub async fn run_sink_on(
     lake: LakeStore,
     nats: NatsArgs,
     analytics: deadpool_postgres::Pool,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let Some(mut ledger) = take_the_lock(&config, &analytics, &shutdown).await? else {
@@ -87,7 +91,8 @@ pub async fn run_sink_on(
         let (roll, stopping) =
             gather(&mut messages, &done, roll_seconds, roll_events, &shutdown).await?;
         if !roll.is_empty() {
-            let deliveries = write_roll(&lake, &mut ledger, roll, &mut done, &shutdown).await?;
+            let deliveries =
+                write_roll(&lake, &mut ledger, roll, &mut done, &metrics, &shutdown).await?;
             match deliveries {
                 Some(deliveries) => acknowledge(&deliveries).await,
                 // Shut down while the object store was failing: the batch
@@ -281,6 +286,7 @@ async fn write_roll(
     ledger: &mut Ledger,
     roll: Roll,
     done: &mut SeqSet,
+    metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<Vec<Message>>> {
     let started = Instant::now();
@@ -296,6 +302,7 @@ async fn write_roll(
     }
     ledger.finish(&record).await?;
     done.union_with(&record.seqs);
+    metrics.observe_roll(&record);
     tracing::info!(
         first_seq = record.first_seq(),
         last_seq = record.last_seq(),
@@ -317,7 +324,8 @@ async fn write_files(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<bool> {
     for (path, rows) in files {
-        let mut pause = Duration::from_millis(500);
+        // The object store may be briefly unreachable: retry with a growing pause.
+        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
         let encoded = tokio::task::spawn_blocking(move || parquet_file::encode(&rows)).await;
         // Encoding decoded events into our own schema does not fail: if it
         // does, it would again, so it stops the sink rather than retrying.
@@ -328,13 +336,11 @@ async fn write_files(
             match lake.put(&path, bytes.clone()).await {
                 Ok(()) => break,
                 Err(error) => {
-                    tracing::warn!(error = format!("{error:#}"), %path, retry_in_ms = pause.as_millis() as u64,
+                    tracing::warn!(error = format!("{error:#}"), %path, retry_in_ms = backoff.pause().as_millis() as u64,
                         "cannot write a lake file: retrying");
-                    tokio::select! {
-                        () = shutdown.cancelled() => return Ok(false),
-                        () = tokio::time::sleep(pause) => {}
+                    if !backoff.wait(shutdown).await {
+                        return Ok(false);
                     }
-                    pause = (pause * 2).min(Duration::from_secs(30));
                 }
             }
         }

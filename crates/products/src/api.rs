@@ -1,7 +1,5 @@
 //! The HTTP handlers and their OpenAPI description.
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
@@ -37,38 +35,13 @@ pub fn api_routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A pooled connection, or 503 when the database cannot give one quickly.
-async fn connection(pool: &Pool) -> Result<deadpool_postgres::Object, ApiError> {
-    match tokio::time::timeout(Duration::from_secs(2), pool.get()).await {
-        Ok(Ok(client)) => Ok(client),
-        Ok(Err(error)) => Err(ApiError::unavailable(error)),
-        Err(_) => Err(ApiError::unavailable(anyhow::anyhow!(
-            "timed out waiting for a database connection"
-        ))),
-    }
-}
-
-fn database_error(error: anyhow::Error) -> ApiError {
-    // A closed connection means the database went away: 503, not 500.
-    let closed = error
-        .downcast_ref::<tokio_postgres::Error>()
-        .is_some_and(tokio_postgres::Error::is_closed);
-    if closed {
-        ApiError::unavailable(error)
-    } else {
-        ApiError::Internal(error)
-    }
-}
-
 /// Every product, in id order.
 #[utoipa::path(get, path = "/api/v1/products", tag = "catalog",
     responses((status = 200, description = "The catalog", body = Vec<ProductView>),
               (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn list_products(State(state): State<AppState>) -> Result<Json<Vec<ProductView>>, ApiError> {
-    let client = connection(&state.pool).await?;
-    let catalog = supermarket_storage::oltp::catalog::load_catalog(&**client)
-        .await
-        .map_err(database_error)?;
+    let client = state.pool.get().await?;
+    let catalog = supermarket_storage::oltp::catalog::load_catalog(&**client).await?;
     Ok(Json(catalog.iter().map(ProductView::from).collect()))
 }
 
@@ -83,10 +56,8 @@ async fn get_product(
     State(state): State<AppState>,
     Path(id): Path<i32>,
 ) -> Result<Json<ProductView>, ApiError> {
-    let client = connection(&state.pool).await?;
-    let catalog = supermarket_storage::oltp::catalog::load_catalog(&**client)
-        .await
-        .map_err(database_error)?;
+    let client = state.pool.get().await?;
+    let catalog = supermarket_storage::oltp::catalog::load_catalog(&**client).await?;
     match catalog.by_id(ProductId(id)) {
         Some(product) => Ok(Json(ProductView::from(product))),
         None => Err(Problem::not_found(format!("there is no product with id {id}")).into()),
@@ -98,9 +69,7 @@ async fn get_product(
     responses((status = 200, description = "The branches", body = Vec<BranchView>),
               (status = 503, description = "Database unavailable (see Retry-After)", body = Problem, content_type = "application/problem+json")))]
 async fn list_branches(State(state): State<AppState>) -> Result<Json<Vec<BranchView>>, ApiError> {
-    let client = connection(&state.pool).await?;
-    let branches = supermarket_storage::oltp::catalog::load_branches(&**client)
-        .await
-        .map_err(database_error)?;
+    let client = state.pool.get().await?;
+    let branches = supermarket_storage::oltp::catalog::load_branches(&**client).await?;
     Ok(Json(branches.iter().map(BranchView::from).collect()))
 }

@@ -7,7 +7,8 @@
 //!   reused by the purchases service.
 //! - [`api`]: handlers for `GET /api/v1/products`, `GET /api/v1/products/{id}`,
 //!   `GET /api/v1/branches`, and the OpenAPI document.
-//! - this file: [`Config`], [`router`], [`Application`] (bind + serve) and [`run`].
+//! - this file: [`Config`], [`router`], [`Application`] (a
+//!   [`Service`](supermarket_http::Service)) and [`run`].
 //!
 //! The catalog is tiny (ten products), so every request reads it from the
 //! database: answers are always current, with no cache to invalidate.
@@ -18,8 +19,7 @@ pub mod views;
 use std::net::SocketAddr;
 
 use axum::Router;
-use supermarket_http::{Readiness, health, openapi, with_standard_layers};
-use tokio::net::TcpListener;
+use supermarket_http::{Readiness, Service, openapi};
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
@@ -43,56 +43,43 @@ pub struct Config {
     pub database: supermarket_storage::DatabaseArgs,
 }
 
-/// The whole router: API, `/health`, `/ready`, `/openapi.json`, `/docs`,
-/// with request ids and problem documents for unknown paths.
+/// The API and its OpenAPI document (`/openapi.json`, `/docs`); the
+/// [`Service`] adds `/health`, `/ready` and the standard layers.
 pub fn router(state: AppState) -> Router {
-    let pool = state.pool.clone();
-    let readiness = Readiness::new(move || {
-        let pool = pool.clone();
-        async move { supermarket_storage::pool::check(&pool).await }
-    });
-    let router = api::api_routes(state)
-        .merge(health::routes(readiness))
-        .merge(openapi::routes(api::ApiDoc::openapi()));
-    with_standard_layers(router, BODY_LIMIT)
+    api::api_routes(state).merge(openapi::routes(api::ApiDoc::openapi()))
 }
 
 /// A bound, ready-to-serve service (port 0 in tests).
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
+    service: Service,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let database = &config.database;
         let pool = supermarket_storage::pool::pool(
-            &config.database.database_url,
+            &database.database_url,
             "DATABASE_URL",
-            usize::from(config.database.db_pool_size),
+            usize::from(database.db_pool_size),
         )?;
-        let listener = supermarket_http::bind(config.addr, "PRODUCTS_ADDR").await?;
-        supermarket_storage::pool::wait_until_answers(
-            &pool,
-            "DATABASE_URL",
-            config.database.db_wait(),
-        )
-        .await?;
-        Ok(Application {
-            listener,
-            router: router(AppState { pool }),
-        })
+        let service = Service::bind("products", config.addr, "PRODUCTS_ADDR").await?;
+        supermarket_storage::pool::wait_until_answers(&pool, "DATABASE_URL", database.db_wait())
+            .await?;
+        let readiness = Readiness::postgres(pool.clone());
+        let service = service.with_routes(router(AppState { pool }), readiness, BODY_LIMIT);
+        Ok(Application { service })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+        self.service.port()
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.listener.local_addr()?, "products service listening");
-        supermarket_http::serve(self.listener, self.router, shutdown).await
+        self.service.run_until_stopped(shutdown).await
     }
 }
 
+/// `supermarket serve products`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     Application::build(config)
         .await?

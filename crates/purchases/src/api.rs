@@ -243,24 +243,8 @@ pub async fn get_purchase(
             id.chars().take(64).collect::<String>()
         ))
     })?;
-    let client = match tokio::time::timeout(Duration::from_secs(2), state.pool.get()).await {
-        Ok(Ok(client)) => client,
-        Ok(Err(error)) => return Err(ApiError::unavailable(error)),
-        Err(_) => {
-            return Err(ApiError::unavailable(anyhow::anyhow!(
-                "timed out waiting for a database connection"
-            )));
-        }
-    };
-    let stored = supermarket_storage::oltp::purchases::find_by_id(&client, id)
-        .await
-        .map_err(|error| {
-            if error.is_closed() {
-                ApiError::unavailable(error)
-            } else {
-                ApiError::Internal(error.into())
-            }
-        })?;
+    let client = state.pool.get().await?;
+    let stored = supermarket_storage::oltp::purchases::find_by_id(&client, id).await?;
     match stored {
         Some(stored) => Ok(Json(Receipt::from_stored(
             &stored,

@@ -55,9 +55,7 @@ impl CatalogCache {
 
     /// Reads branches and products from the database and swaps them in.
     pub async fn reload(&self, pool: &Pool) -> anyhow::Result<()> {
-        let client = tokio::time::timeout(Duration::from_secs(5), pool.get())
-            .await
-            .context("timed out waiting for a database connection")??;
+        let client = pool.get().await?;
         let branches = supermarket_storage::oltp::catalog::load_branches(&**client).await?;
         let catalog = supermarket_storage::oltp::catalog::load_catalog(&**client).await?;
         tracing::debug!(

@@ -30,14 +30,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use supermarket_auth::{Auth, Role};
-use supermarket_http::{Readiness, health, openapi, with_standard_layers};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use supermarket_http::{Readiness, Service, openapi};
 use tokio_util::sync::CancellationToken;
 
 pub use api::AppState;
 use catalog::CatalogCache;
-use writer::{Writer, WriterSettings, WriterTasks};
+use writer::{Writer, WriterSettings};
 
 /// Largest request body: a basket is a few hundred bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -104,32 +102,21 @@ impl Config {
 }
 
 /// The whole router: the API (cashier credentials), the POS page at `/pos`
-/// and the login routes, plus the open `/`, `/health`, `/ready` (database
-/// reachable), `/openapi.json` and `/docs`, with request ids, a 16 KiB body
-/// limit and problem documents for unknown paths.
+/// and the login routes, plus the open `/`, `/openapi.json` and `/docs`.
+/// The [`Service`] adds `/health`, `/ready` (database reachable) and the
+/// standard layers (request ids, a 16 KiB body limit, problem documents).
 pub fn router(state: AppState, auth: &Auth) -> Router {
-    let pool = state.pool.clone();
-    let readiness = Readiness::new(move || {
-        let pool = pool.clone();
-        async move { supermarket_storage::pool::check(&pool).await }
-    });
-    let router = api::api_routes(state)
+    api::api_routes(state)
         .route_layer(supermarket_auth::require(auth, Role::Cashier))
         .route("/", get(api::index))
         .merge(auth.routes())
         .merge(supermarket_web::pos_router(auth))
-        .merge(health::routes(readiness))
-        .merge(openapi::routes(api::openapi_document()));
-    with_standard_layers(router, BODY_LIMIT)
+        .merge(openapi::routes(api::openapi_document()))
 }
 
-/// A bound service with its writer and catalog tasks running.
+/// A bound service with its writer and catalog tasks ready to run.
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    writer_tasks: WriterTasks,
-    refresher: JoinHandle<()>,
-    stop_refresher: CancellationToken,
+    service: Service,
 }
 
 impl Application {
@@ -143,7 +130,7 @@ impl Application {
         )?;
         let write_pool =
             supermarket_storage::pool::pool(url, "DATABASE_URL", usize::from(config.writers))?;
-        let listener = supermarket_http::bind(config.addr, "PURCHASES_ADDR").await?;
+        let service = Service::bind("purchases", config.addr, "PURCHASES_ADDR").await?;
         supermarket_storage::pool::wait_until_answers(
             &pool,
             "DATABASE_URL",
@@ -153,15 +140,10 @@ impl Application {
         // The database answers, but its tables may still be on their way (a
         // `migrate` and `load` running beside us): the catalog load has its own patience.
         let catalog = CatalogCache::load(&pool, Duration::from_secs(30)).await?;
-        let stop_refresher = CancellationToken::new();
-        let refresher = tokio::spawn(catalog::keep_fresh(
-            catalog.clone(),
-            pool.clone(),
-            url.clone(),
-            Duration::from_secs(config.catalog_refresh_secs),
-            stop_refresher.clone(),
-        ));
         let (writer, writer_tasks) = Writer::start(write_pool, config.writer_settings());
+        let refresh = (catalog.clone(), pool.clone(), url.clone());
+        let refresh_every = Duration::from_secs(config.catalog_refresh_secs);
+        let readiness = Readiness::postgres(pool.clone());
         let router = router(
             AppState {
                 catalog,
@@ -170,46 +152,35 @@ impl Application {
             },
             &auth,
         );
-        Ok(Application {
-            listener,
-            router,
-            writer_tasks,
-            refresher,
-            stop_refresher,
-        })
+        let service = service
+            .with_routes(router, readiness, BODY_LIMIT)
+            .with_task("catalog refresh", move |stop| async move {
+                let (cache, pool, url) = refresh;
+                catalog::keep_fresh(cache, pool, url, refresh_every, stop).await;
+                Ok(())
+            })
+            // The HTTP server holds every `Writer` handle: once it has
+            // finished the requests in flight, the queue closes and the
+            // writers store what is left in it, then end.
+            .with_task("writers", |_| async move {
+                writer_tasks.join().await;
+                Ok(())
+            });
+        Ok(Application { service })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+        self.service.port()
     }
 
     /// Serves until `shutdown`, then finishes in-flight requests and stores
     /// every queued purchase before returning.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Application {
-            listener,
-            router,
-            writer_tasks,
-            refresher,
-            stop_refresher,
-        } = self;
-        tracing::info!(addr = %listener.local_addr()?, "purchases service listening");
-        // `serve` owns the router (and so every `Writer` handle): once it
-        // returns, the queue closes and the writers drain it.
-        let served = supermarket_http::serve(listener, router, shutdown).await;
-        if tokio::time::timeout(Duration::from_secs(30), writer_tasks.join())
-            .await
-            .is_err()
-        {
-            tracing::error!("writers did not finish within 30 s");
-        }
-        stop_refresher.cancel();
-        let _ = refresher.await;
-        tracing::info!("purchases service stopped");
-        served
+        self.service.run_until_stopped(shutdown).await
     }
 }
 
+/// `supermarket serve purchases`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     Application::build(config)
         .await?

@@ -41,8 +41,6 @@ pub struct WriterSettings {
     pub writers: usize,
     /// Bound on one batch statement; past it the requests get a 503.
     pub write_timeout: Duration,
-    /// Bound on waiting for a connection; past it the requests get a 503.
-    pub connect_timeout: Duration,
 }
 
 impl Default for WriterSettings {
@@ -52,7 +50,6 @@ impl Default for WriterSettings {
             batch_wait: Duration::ZERO,
             writers: 4,
             write_timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -293,16 +290,12 @@ async fn write_purchases(
     news: &[NewPurchase],
 ) -> Vec<Result<Outcome, WriteError>> {
     let all = |error: WriteError| vec![Err(error); news.len()];
-    let client = match tokio::time::timeout(settings.connect_timeout, pool.get()).await {
-        Ok(Ok(client)) => client,
-        Ok(Err(error)) => {
+    // The pool bounds the wait (`supermarket_storage::pool::CONNECTION_WAIT`).
+    let client = match pool.get().await {
+        Ok(client) => client,
+        Err(error) => {
             tracing::warn!(%error, "no database connection for a batch");
             return all(WriteError::Unavailable(error.to_string()));
-        }
-        Err(_) => {
-            return all(WriteError::Unavailable(
-                "timed out waiting for a database connection".to_owned(),
-            ));
         }
     };
     match attempt(&client, settings, news).await {

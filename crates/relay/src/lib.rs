@@ -18,13 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
-use supermarket_http::Readiness;
-use supermarket_storage::startup::retry_startup;
-use tokio::net::TcpListener;
+use supermarket_http::{Readiness, Service};
+use supermarket_storage::backoff::Backoff;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -62,9 +57,7 @@ pub struct Config {
 
 /// A relay with its HTTP listener bound, ready to run.
 pub struct Application {
-    listener: TcpListener,
-    port: u16,
-    config: Config,
+    service: Service,
     publisher: Arc<Publisher>,
 }
 
@@ -72,27 +65,16 @@ impl Application {
     /// Binds the listener, opens the database pool and NATS, and makes sure
     /// the stream exists.
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let listener = supermarket_http::bind(config.addr, "RELAY_ADDR").await?;
-        let port = listener.local_addr()?.port();
+        let service = Service::bind("relay", config.addr, "RELAY_ADDR").await?;
+        let database = &config.database;
         let pool = supermarket_storage::pool::pool(
-            &config.database.database_url,
+            &database.database_url,
             "DATABASE_URL",
-            usize::from(config.database.db_pool_size),
+            usize::from(database.db_pool_size),
         )?;
-        supermarket_storage::pool::wait_until_answers(
-            &pool,
-            "DATABASE_URL",
-            config.database.db_wait(),
-        )
-        .await?;
-        let (_, js) = retry_startup(
-            "NATS server",
-            "NATS_URL",
-            config.nats.nats_wait(),
-            supermarket_events::connect_error_is_permanent,
-            || supermarket_events::connect(&config.nats),
-        )
-        .await?;
+        supermarket_storage::pool::wait_until_answers(&pool, "DATABASE_URL", database.db_wait())
+            .await?;
+        let (_, js) = supermarket_events::connect_waiting(&config.nats).await?;
         supermarket_events::ensure_stream(&js, &config.nats).await?;
         let publisher = Arc::new(Publisher::new(
             pool,
@@ -102,16 +84,33 @@ impl Application {
             config.max_in_flight,
             Arc::new(Metrics::default()),
         ));
-        Ok(Application {
-            listener,
-            port,
-            config,
-            publisher,
-        })
+        tracing::info!(stream = %config.nats.stream, batch_size = config.batch_size, "relay ready");
+
+        let wake = Arc::new(Notify::new());
+        let database_url = database.database_url.clone();
+        let listener_wake = wake.clone();
+        let poll = Duration::from_millis(config.poll_ms);
+        let looping = publisher.clone();
+        let scraped = publisher.clone();
+        let service = service
+            .with_routes(Router::new(), readiness(publisher.clone()), 1024)
+            .with_metrics(move || {
+                let publisher = scraped.clone();
+                async move { metrics_text(&publisher).await }
+            })
+            .with_task("outbox notifications", move |stop| async move {
+                wakeup::listen(database_url, listener_wake, stop).await;
+                Ok(())
+            })
+            .with_task("relay loop", move |stop| async move {
+                relay_loop(looping, wake, poll, stop).await;
+                Ok(())
+            });
+        Ok(Application { service, publisher })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.service.port()
     }
 
     pub fn publisher(&self) -> Arc<Publisher> {
@@ -120,32 +119,12 @@ impl Application {
 
     /// Runs the relay loop and the HTTP endpoints until `shutdown`.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let wake = Arc::new(Notify::new());
-        let listener_task = tokio::spawn(wakeup::listen(
-            self.config.database.database_url.clone(),
-            wake.clone(),
-            shutdown.clone(),
-        ));
-        let poll = Duration::from_millis(self.config.poll_ms);
-        let relay_task = tokio::spawn(relay_loop(
-            self.publisher.clone(),
-            wake,
-            poll,
-            shutdown.clone(),
-        ));
-        let router = router(self.publisher.clone());
-        tracing::info!(port = self.port, stream = %self.config.nats.stream, batch_size = self.config.batch_size, "relay started");
-        let served = supermarket_http::serve(self.listener, router, shutdown.clone()).await;
-        shutdown.cancel();
-        let _ = relay_task.await;
-        let _ = listener_task.await;
-        served
+        self.service.run_until_stopped(shutdown).await
     }
 }
 
 /// `supermarket serve relay`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    supermarket_http::telemetry::init();
     Application::build(config)
         .await?
         .run_until_stopped(shutdown)
@@ -160,12 +139,14 @@ pub async fn relay_loop(
     poll: Duration,
     shutdown: CancellationToken,
 ) {
-    let mut backoff = Duration::from_millis(100);
+    // At most a second apart: an attempt costs one connection try, and a
+    // longer pause would outlast a database or broker restart by that much.
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
     while !shutdown.is_cancelled() {
         match publisher.publish_batch().await {
-            Ok(rows) if rows >= publisher.batch_size() => continue,
+            Ok(rows) if rows >= publisher.batch_size() => backoff.reset(),
             Ok(_) => {
-                backoff = Duration::from_millis(100);
+                backoff.reset();
                 tokio::select! {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(poll) => {}
@@ -187,42 +168,31 @@ pub async fn relay_loop(
             Err(error) => {
                 tracing::warn!(
                     error = format!("{error:#}"),
-                    retry_in_ms = backoff.as_millis() as u64,
+                    retry_in_ms = backoff.pause().as_millis() as u64,
                     "outbox batch failed; rows stay for a retry"
                 );
-                tokio::select! {
-                    () = tokio::time::sleep(backoff) => {}
-                    () = shutdown.cancelled() => {}
-                }
-                // At most a second apart: an attempt costs one connection
-                // try, and a longer pause would outlast a database or broker
-                // restart by that much.
-                backoff = (backoff * 2).min(Duration::from_secs(1));
+                backoff.wait(&shutdown).await;
             }
         }
     }
     tracing::info!("relay loop stopped");
 }
 
-fn router(publisher: Arc<Publisher>) -> Router {
-    let ready_publisher = publisher.clone();
-    let readiness = Readiness::new(move || {
-        let publisher = ready_publisher.clone();
+/// Ready while NATS is connected and the outbox can be read.
+fn readiness(publisher: Arc<Publisher>) -> Readiness {
+    Readiness::new(move || {
+        let publisher = publisher.clone();
         async move {
             if !publisher.broker_connected() {
                 anyhow::bail!("NATS is not connected");
             }
             publisher.backlog().await.map(|_| ())
         }
-    });
-    let router = Router::new()
-        .route("/metrics", get(metrics_text))
-        .with_state(publisher)
-        .merge(supermarket_http::health::routes(readiness));
-    supermarket_http::with_standard_layers(router, 1024)
+    })
 }
 
-async fn metrics_text(State(publisher): State<Arc<Publisher>>) -> impl IntoResponse {
+/// The Prometheus text: the publisher's counters and the outbox backlog.
+async fn metrics_text(publisher: &Publisher) -> String {
     let backlog = match publisher.backlog().await {
         Ok(backlog) => Some(backlog),
         Err(error) => {
@@ -233,9 +203,5 @@ async fn metrics_text(State(publisher): State<Arc<Publisher>>) -> impl IntoRespo
             None
         }
     };
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        publisher.metrics().render(backlog),
-    )
+    publisher.metrics().render(backlog)
 }

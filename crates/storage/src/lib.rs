@@ -7,11 +7,14 @@
 //!   at start for a database that is not up yet.
 //! - [`startup`]: [`retry_startup`](startup::retry_startup), the bounded
 //!   wait for any dependency at a program's start (PostgreSQL, NATS).
+//! - [`backoff`]: [`Backoff`](backoff::Backoff), the growing pause between
+//!   retries of a failing step (relay, analytics consumer, lake).
 //! - [`migrate`]: the embedded, versioned migrations of both databases.
 //! - [`oltp`]: every statement on the OLTP database, one module per group
 //!   of tables (catalog, purchases, outbox). The analytics database's
 //!   statements live with the read models (`supermarket-analytics`).
 
+pub mod backoff;
 pub mod config;
 pub mod migrate;
 pub mod oltp;

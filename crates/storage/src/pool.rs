@@ -17,8 +17,15 @@ pub fn parse_url(url: &str, setting: &str) -> anyhow::Result<tokio_postgres::Con
         .with_context(|| format!("{setting} is not a valid PostgreSQL URL"))
 }
 
+/// How long a caller waits for a pooled connection before giving up (an API
+/// answers 503 then): every pool has the same bounds, set here once.
+pub const CONNECTION_WAIT: Duration = Duration::from_secs(2);
+/// How long opening a new connection, or checking a returned one, may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A pool of up to `size` connections. Connections are opened lazily; call
-/// [`wait_until_answers`] at start, [`check`] for readiness.
+/// [`wait_until_answers`] at start, [`check`] for readiness. Getting a
+/// connection fails with `PoolError::Timeout` after [`CONNECTION_WAIT`].
 pub fn pool(url: &str, setting: &str, size: usize) -> anyhow::Result<Pool> {
     let mut config = parse_url(url, setting)?;
     if config.get_application_name().is_none() {
@@ -33,6 +40,10 @@ pub fn pool(url: &str, setting: &str, size: usize) -> anyhow::Result<Pool> {
     );
     Pool::builder(manager)
         .max_size(size)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .wait_timeout(Some(CONNECTION_WAIT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .recycle_timeout(Some(CONNECT_TIMEOUT))
         .build()
         .with_context(|| format!("cannot build a connection pool for {setting}"))
 }

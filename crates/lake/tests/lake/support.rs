@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -141,6 +142,7 @@ impl Harness {
             config,
             self.args.clone(),
             self.pool.clone(),
+            Arc::default(),
             shutdown.clone(),
         ));
         (task, shutdown)
@@ -157,6 +159,7 @@ impl Harness {
             lake,
             self.args.clone(),
             self.pool.clone(),
+            Arc::default(),
             shutdown.clone(),
         ));
         (task, shutdown)

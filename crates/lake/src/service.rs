@@ -1,0 +1,98 @@
+//! `supermarket serve lake-sink`: the lake sink as a service of its own.
+//!
+//! The sink has its own durable consumer and its own progress (the intent
+//! log in the analytics database), so it needs nothing from the read-model
+//! consumer; in its own process a lake failure (a full disk, a refused S3
+//! key) stops only the lake, never the read models. Same shape as every
+//! service: [`Config`], [`Application`] (a [`Service`]) and [`run`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use supermarket_http::{Readiness, Service};
+use tokio_util::sync::CancellationToken;
+
+use crate::{LakeConfig, LakeStore, Metrics};
+
+/// Settings of this service: flags that also read the environment.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Config {
+    /// Address of the health and metrics endpoints.
+    #[arg(
+        long = "addr",
+        env = "LAKE_SINK_ADDR",
+        value_name = "LAKE_SINK_ADDR",
+        default_value = "0.0.0.0:8005"
+    )]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub analytics: supermarket_storage::AnalyticsDatabaseArgs,
+    #[command(flatten)]
+    pub nats: supermarket_events::NatsArgs,
+    #[command(flatten)]
+    pub lake: LakeConfig,
+}
+
+/// The sink with its HTTP listener bound, ready to run.
+pub struct Application {
+    service: Service,
+}
+
+impl Application {
+    /// Binds the listener, checks `LAKE_URL` opens, and waits for the
+    /// analytics database and NATS (the sink's loop reconnects by itself
+    /// after that).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let service = Service::bind("lake sink", config.addr, "LAKE_SINK_ADDR").await?;
+        // A malformed LAKE_URL stops the start, naming it.
+        LakeStore::open(&config.lake.lake_url)?;
+        let analytics = &config.analytics;
+        let pool = supermarket_storage::pool::pool(
+            &analytics.analytics_database_url,
+            "ANALYTICS_DATABASE_URL",
+            usize::from(analytics.analytics_db_pool_size),
+        )?;
+        supermarket_storage::pool::wait_until_answers(
+            &pool,
+            "ANALYTICS_DATABASE_URL",
+            analytics.analytics_db_wait(),
+        )
+        .await?;
+        let (nats_client, _) = supermarket_events::connect_waiting(&config.nats).await?;
+        let nats_ready = Readiness::new(move || {
+            let client = nats_client.clone();
+            async move { supermarket_events::check_connected(&client) }
+        });
+        let readiness = nats_ready.and(Readiness::postgres(pool.clone()));
+        let metrics = Arc::new(Metrics::default());
+        let scraped = metrics.clone();
+        let Config { lake, nats, .. } = config;
+        let service = service
+            .with_routes(Router::new(), readiness, 1024)
+            .with_metrics(move || {
+                let metrics = scraped.clone();
+                async move { metrics.render() }
+            })
+            .with_task("lake sink", move |stop| {
+                crate::run_sink(lake, nats, pool, metrics, stop)
+            });
+        Ok(Application { service })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.service.port()
+    }
+
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        self.service.run_until_stopped(shutdown).await
+    }
+}
+
+/// `supermarket serve lake-sink`.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    Application::build(config)
+        .await?
+        .run_until_stopped(shutdown)
+        .await
+}
