@@ -179,6 +179,11 @@ impl Service {
                         tracing::error!(service = name, still_running = running.len(),
                             within_secs = STOP_WITHIN.as_secs(), "did not stop in time; abandoning what is left");
                         running.abort_all();
+                        first_error.get_or_insert(anyhow::anyhow!(
+                            "{} task(s) still running {} s after the stop began",
+                            running.len(),
+                            STOP_WITHIN.as_secs()
+                        ));
                         break;
                     }
                     Some(Some(Ok((task, result)))) => {
