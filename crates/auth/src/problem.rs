@@ -1,22 +1,17 @@
-//! RFC 9457 problem+json answers for access control.
+//! The problem documents of access control, built with http-kit's
+//! [`Problem`] like every other answer of the services.
+
+use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use supermarket_http::Problem;
 
 /// A problem answer with the given status, type slug, title and detail.
 pub fn problem(status: StatusCode, slug: &str, title: &str, detail: &str) -> Response {
-    let body = serde_json::json!({
-        "type": format!("/problems/{slug}"),
-        "title": title,
-        "status": status.as_u16(),
-        "detail": detail,
-    });
-    let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    response
+    Problem::new(status, slug, title)
+        .with_detail(detail)
+        .into_response()
 }
 
 /// 401: no credentials, or credentials that match no role.
@@ -46,14 +41,12 @@ pub fn forbidden(detail: &str) -> Response {
 
 /// 429: too many failed attempts from this client; `retry_after` in seconds.
 pub fn too_many_attempts(retry_after: u64) -> Response {
-    let mut response = problem(
+    Problem::new(
         StatusCode::TOO_MANY_REQUESTS,
         "too-many-attempts",
         "Too many failed authentication attempts",
-        &format!("Wait {retry_after} s before trying again."),
-    );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-    response
+    )
+    .with_detail(format!("Wait {retry_after} s before trying again."))
+    .with_retry_after(Duration::from_secs(retry_after))
+    .into_response()
 }
