@@ -31,17 +31,17 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "MULTIRANGE_FROM_ARRAYS is a constant SQL fragment of the same file; the values are $n parameters",
     ),
     (
-        "crates/loader/src/load.rs",
+        "crates/storage/src/oltp/bulk_load.rs",
         "pg_advisory_xact_lock({LOADER_LOCK_KEY})",
         "LOADER_LOCK_KEY is an integer constant",
     ),
     (
-        "crates/loader/src/load.rs",
+        "crates/storage/src/oltp/bulk_load.rs",
         "DROP CONSTRAINT {name}",
         "name is the primary key's name as PostgreSQL's quote_ident() returned it from pg_constraint",
     ),
     (
-        "crates/loader/src/load.rs",
+        "crates/storage/src/oltp/bulk_load.rs",
         "ADD CONSTRAINT {name} {definition}",
         "name from quote_ident(), definition from pg_get_constraintdef(): both written by PostgreSQL from its catalog",
     ),
