@@ -106,7 +106,7 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "a usize (the number of files the test recorded)",
     ),
     (
-        "crates/loader/tests/load.rs",
+        "crates/loader/tests/load/helpers.rs",
         "SELECT count(*) FROM {table}",
         "table names come from a constant list in the same function",
     ),
