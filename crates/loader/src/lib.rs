@@ -8,15 +8,26 @@
 //!   line number in the file. It is the `supermarket-loader-csv` crate, kept
 //!   apart from the database code so that the fuzz targets (`fuzz/`) build
 //!   it alone.
-//! - [`load`]: the transaction: branch and product upserts, binary COPY of
-//!   validated purchases into a staging table (parsing on a second thread),
-//!   then set-based moves into customers, purchases, purchase_items and the
-//!   outbox; [`load()`] is the library entry point, [`run`] the CLI's.
-//!   Big loads skip the per-row foreign-key triggers when the session may
-//!   (superuser; the transaction takes the locks they would) and rebuild the
-//!   items primary key once instead of maintaining it row by row.
+//! - [`load`]: the transaction, start to end: reading the small files,
+//!   the advisory lock, the progress bar, commit or roll back;
+//!   [`load()`] is the library entry point, [`run`] the CLI's.
+//! - `stage`: the purchases file parsed on a second thread while its
+//!   valid purchases are streamed into a staging table with binary COPY.
+//! - `store`: branch and product upserts, then set-based moves from the
+//!   staging table into customers, purchases, purchase_items and the
+//!   outbox. Big loads skip the per-row foreign-key triggers when the
+//!   session may (superuser; the transaction takes the locks they would)
+//!   and rebuild the items primary key once instead of maintaining it row
+//!   by row.
+//! - [`report`]: what a load returns: [`LoadSummary`], the [`BadFile`]
+//!   report of a refused file, [`LoadError`].
+//!
+//! The SQL itself is `supermarket_storage::oltp::bulk_load`.
 
 pub mod load;
+pub mod report;
+mod stage;
+mod store;
 pub use supermarket_loader_csv as parse;
 
 use std::path::PathBuf;
@@ -24,7 +35,8 @@ use std::process::ExitCode;
 
 use chrono_tz::Tz;
 
-pub use load::{BadFile, LoadError, LoadOptions, LoadSummary, load};
+pub use load::{LoadOptions, load};
+pub use report::{BadFile, LoadError, LoadSummary};
 
 /// Exit code of a refused file (sysexits' EX_DATAERR).
 pub const EXIT_BAD_FILE: u8 = 65;

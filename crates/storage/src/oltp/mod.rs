@@ -5,6 +5,8 @@
 //!   [`Catalog`](supermarket_domain::Catalog).
 //! - [`purchases`]: the batch insert of purchases, items and outbox rows,
 //!   idempotency lookups, reading a stored purchase.
+//! - [`bulk_load`]: the statements of `supermarket load` (upserts, COPY, set-based moves).
 
+pub mod bulk_load;
 pub mod catalog;
 pub mod purchases;

@@ -1,146 +1,6 @@
-//! SQL is parameterized everywhere: no statement text is built from values.
-//!
-//! Scans every `.rs` file under `crates/` and `bench/` for SQL text that is
-//! assembled at run time: a `format!`/`format_args!`/`write!`/`writeln!`
-//! whose format string holds SQL and an interpolation (`{name}`, `{}`), SQL
-//! literals joined with `+`, filled in with `.replace(..)`, or pushed with
-//! `push_str`. Each such site must be in [`ALLOWED`], a short reviewed list
-//! whose entries say why the interpolated text cannot come from a request or
-//! a file (a constant, a generated or validated identifier). Values always
-//! travel as `$1, $2, ...` parameters.
-//!
-//! SQL is recognised by its upper-case keywords (the way this code base
-//! writes SQL), so messages and identifiers don't trip the check.
-
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-/// Reviewed sites: (file, text of the SQL literal that the site's literal
-/// contains, why it is safe). A site is allowed when its file matches and
-/// its literal contains the text. An entry that matches no site fails the
-/// test too, so the list can't go stale.
-const ALLOWED: &[(&str, &str, &str)] = &[
-    (
-        "crates/storage/src/oltp/purchases.rs",
-        "{SELECT_STORED} WHERE",
-        "SELECT_STORED is a constant of the same file; the values are $1 parameters",
-    ),
-    (
-        "crates/lake/src/ledger.rs",
-        "{MULTIRANGE_FROM_ARRAYS}",
-        "MULTIRANGE_FROM_ARRAYS is a constant SQL fragment of the same file; the values are $n parameters",
-    ),
-    (
-        "crates/loader/src/load.rs",
-        "pg_advisory_xact_lock({LOADER_LOCK_KEY})",
-        "LOADER_LOCK_KEY is an integer constant",
-    ),
-    (
-        "crates/loader/src/load.rs",
-        "DROP CONSTRAINT {name}",
-        "name is the primary key's name as PostgreSQL's quote_ident() returned it from pg_constraint",
-    ),
-    (
-        "crates/loader/src/load.rs",
-        "ADD CONSTRAINT {name} {definition}",
-        "name from quote_ident(), definition from pg_get_constraintdef(): both written by PostgreSQL from its catalog",
-    ),
-    (
-        "crates/analytics/src/rebuild.rs",
-        "LOCK TABLE {TABLES}",
-        "TABLES is a constant list of the read-model tables",
-    ),
-    (
-        "crates/analytics/src/rebuild.rs",
-        "COPY {table} FROM STDIN",
-        "table comes from the constant COPIES list of the same file",
-    ),
-    (
-        "crates/analytics/src/rebuild.rs",
-        "COPY ({query}) TO STDOUT",
-        "query comes from the constant COPIES list of the same file",
-    ),
-    (
-        "crates/purchases/src/catalog.rs",
-        "LISTEN {channel}",
-        "channel is a &'static str identifier written in the code (\"catalog\"); LISTEN takes no parameters",
-    ),
-    (
-        "crates/cli/src/up.rs",
-        "CREATE DATABASE \\\"{name}\\\"",
-        "UP_OLTP_DATABASE/UP_ANALYTICS_DATABASE are validated by `database_name` (a-z, 0-9, _) and quoted; CREATE DATABASE takes no parameters",
-    ),
-    (
-        "crates/cli/src/up.rs",
-        "CREATE DATABASE {name}",
-        "the error message of the statement above, not SQL",
-    ),
-    (
-        "crates/testkit/src/db.rs",
-        "CREATE DATABASE {name}",
-        "test database names are generated: test_<12 hex digits>[_analytics]",
-    ),
-    (
-        "crates/testkit/src/db.rs",
-        "DROP DATABASE IF EXISTS {name}",
-        "test database names are generated: test_<12 hex digits>[_analytics]",
-    ),
-    (
-        "crates/purchases/tests/purchases_api/purchases.rs",
-        "ALTER DATABASE {name} ALLOW_CONNECTIONS",
-        "the generated name of the test's own database (test_<hex>), from its URL",
-    ),
-    (
-        "crates/analytics/tests/analytics/helpers.rs",
-        "SELECT {columns} FROM {name}",
-        "table and column names come from a constant list in the same function",
-    ),
-    (
-        "crates/relay/tests/relay/helpers.rs",
-        "FROM generate_series(1, {n})",
-        "n is an i64 (a test's row count) in a multi-statement batch, which takes no parameters",
-    ),
-    (
-        "crates/lake/tests/lake/exactly_once.rs",
-        "AND cardinality(objects) = {}",
-        "a usize (the number of files the test recorded)",
-    ),
-    (
-        "crates/loader/tests/load.rs",
-        "SELECT count(*) FROM {table}",
-        "table names come from a constant list in the same function",
-    ),
-    (
-        "bench/analytics/main.rs",
-        "CREATE DATABASE {DATABASE}",
-        "DATABASE is a constant (bench_analytics)",
-    ),
-    (
-        "bench/analytics/main.rs",
-        "DROP DATABASE IF EXISTS {DATABASE}",
-        "DATABASE is a constant (bench_analytics)",
-    ),
-    (
-        "bench/freshness/main.rs",
-        "CREATE DATABASE {name}",
-        "generated names: bench_freshness_<8 hex digits>[_analytics]",
-    ),
-    (
-        "bench/freshness/main.rs",
-        "DROP DATABASE IF EXISTS {name}",
-        "generated names: bench_freshness_<8 hex digits>[_analytics]",
-    ),
-    (
-        "bench/ingest/main.rs",
-        "CREATE DATABASE {name}",
-        "generated name: bench_ingest_<process id>",
-    ),
-    (
-        "bench/ingest/main.rs",
-        "DROP DATABASE IF EXISTS {name}",
-        "generated name: bench_ingest_<process id>",
-    ),
-];
+//! Finding SQL built at run time in Rust source: a minimal lexer, then the
+//! token patterns of `format!` with interpolation, concatenation,
+//! `.replace(..)` templates and `push_str`.
 
 const SQL_KEYWORDS: &[&str] = &[
     "SELECT",
@@ -331,14 +191,14 @@ fn interpolates(format: &str) -> bool {
 }
 
 #[derive(Debug)]
-struct Site {
-    file: String,
-    line: usize,
-    how: &'static str,
-    literal: String,
+pub struct Site {
+    pub file: String,
+    pub line: usize,
+    pub how: &'static str,
+    pub literal: String,
 }
 
-fn scan(file: &str, source: &str) -> Vec<Site> {
+pub fn scan(file: &str, source: &str) -> Vec<Site> {
     let tokens = lex(source);
     let mut sites = Vec::new();
     let ident = |k: usize| match tokens.get(k) {
@@ -436,100 +296,6 @@ fn scan(file: &str, source: &str) -> Vec<Site> {
         }
     }
     sites
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("the workspace root")
-        .to_path_buf()
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        if path.is_dir() {
-            if name != "target" && !name.to_string_lossy().starts_with('.') {
-                rust_files(&path, out);
-            }
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
-#[test]
-fn no_sql_is_built_from_values() {
-    let root = workspace_root();
-    let mut files = Vec::new();
-    for dir in ["crates", "bench"] {
-        rust_files(&root.join(dir), &mut files);
-    }
-    files.sort();
-    assert!(
-        files.len() > 50,
-        "only {} Rust files found under {}",
-        files.len(),
-        root.display()
-    );
-
-    let mut unreviewed = Vec::new();
-    let mut used = BTreeSet::new();
-    for path in &files {
-        let source =
-            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let file = path
-            .strip_prefix(&root)
-            .expect("under the root")
-            .to_string_lossy()
-            .replace('\\', "/");
-        for site in scan(&file, &source) {
-            match ALLOWED
-                .iter()
-                .position(|(f, needle, _)| *f == site.file && site.literal.contains(needle))
-            {
-                Some(index) => {
-                    used.insert(index);
-                }
-                None => unreviewed.push(site),
-            }
-        }
-    }
-    let report: Vec<String> = unreviewed
-        .iter()
-        .map(|s| {
-            format!(
-                "  {}:{}: {}: {:?}",
-                s.file,
-                s.line,
-                s.how,
-                s.literal.chars().take(120).collect::<String>()
-            )
-        })
-        .collect();
-    assert!(
-        report.is_empty(),
-        "SQL built from run-time text (pass values as $1, $2 ... parameters; an identifier that really must be \
-         interpolated goes into ALLOWED in {} with the reason it can't come from input):\n{}",
-        file!(),
-        report.join("\n")
-    );
-    let stale: Vec<String> = ALLOWED
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !used.contains(i))
-        .map(|(_, (file, needle, _))| format!("  {file}: {needle:?}"))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "ALLOWED entries that match nothing any more (remove them):\n{}",
-        stale.join("\n")
-    );
 }
 
 #[test]
