@@ -259,12 +259,12 @@ done_step "sale in analytics after $(sed -n 's/^sale_to_analytics_s=//p' "$RUN/s
 begin "2 Parquet files in the lake volume"
 parquet=0
 for _ in $(seq 1 40); do
-    parquet=$(compose exec -T analytics-consumer find /lake -name '*.parquet' | wc -l)
+    parquet=$(compose exec -T lake-sink find /lake -name '*.parquet' | wc -l)
     [ "$parquet" -gt 0 ] && break
     sleep 0.5
 done
 [ "$parquet" -gt 0 ] || die "no Parquet file in the lake volume after the roll"
-compose cp analytics-consumer:/lake "$RUN/lake" >/dev/null 2>&1
+compose cp lake-sink:/lake "$RUN/lake" >/dev/null 2>&1
 magic=$(find "$RUN/lake" -name '*.parquet' -exec sh -c 'head -c4 "$1"; tail -c4 "$1"; echo' _ {} \; | sort -u)
 [ "$magic" = "PAR1PAR1" ] || die "the lake's files are not Parquet (magic: $magic)"
 done_step "$parquet file(s), PAR1 magic at both ends"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: provisions what the tests need on this machine
 # (PostgreSQL, NATS JetStream, Python readers for the Parquet lake, an S3
-# server, nginx, Chromium), then runs the whole test suite.
+# server, nginx, Chromium), checks formatting and lints, then runs the whole
+# test suite.
 #
 #   scripts/test.sh              # everything
 #   scripts/test.sh -p supermarket-loader   # extra args go to `cargo nextest run`
@@ -137,6 +138,13 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked cargo-nextest
 fi
 
+for tool in fmt clippy; do
+    if ! cargo "$tool" --version >/dev/null 2>&1; then
+        log "installing the $tool component"
+        rustup component add "$([ "$tool" = fmt ] && echo rustfmt || echo clippy)"
+    fi
+done
+
 log "checking tracked files for secrets"
 scripts/check-secrets.sh
 
@@ -145,9 +153,19 @@ if [ -x deploy/check.sh ]; then
     deploy/check.sh
 fi
 
-log "running the test suite"
 status=0
-cargo nextest run --workspace --no-fail-fast "$@" || status=$?
+# Formatting and lints: a finding fails the run, after the tests have run
+# (so one run shows everything). Only with the whole suite.
+if [ $# -eq 0 ]; then
+    log "checking formatting (cargo fmt --check)"
+    cargo fmt --all --check || status=1
+    (cd fuzz && cargo fmt --check) || status=1
+    log "checking lints (cargo clippy, warnings are errors)"
+    cargo clippy --workspace --all-targets --quiet -- -D warnings || status=1
+fi
+
+log "running the test suite"
+cargo nextest run --workspace --no-fail-fast "$@" || status=1
 
 # The CSV parser's fuzz targets, for a bounded time (FUZZ_SECONDS per
 # target, 0 to skip); only with the whole suite, not for a chosen subset.
