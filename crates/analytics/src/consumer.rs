@@ -81,14 +81,23 @@ pub struct ConsumerArgs {
     pub max_ack_pending: i64,
 }
 
-/// Where processing a batch stops. Only tests use anything but
-/// [`Stop::Never`], to reproduce a process dying at that point.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    Never,
-    BeforeCommit,
-    AfterCommitBeforeAck,
+#[cfg(not(feature = "test-stops"))]
+use stops::Stop;
+#[cfg(feature = "test-stops")]
+pub use stops::Stop;
+
+mod stops {
+    /// Where processing a batch stops. Only tests use anything but
+    /// [`Stop::Never`], to reproduce a process dying at that point. Public
+    /// only with the `test-stops` feature, which this crate's own tests turn on.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Stop {
+        Never,
+        #[cfg_attr(not(feature = "test-stops"), allow(dead_code))]
+        BeforeCommit,
+        #[cfg_attr(not(feature = "test-stops"), allow(dead_code))]
+        AfterCommitBeforeAck,
+    }
 }
 
 /// The read-model side of the consumer: a pull subscription and the pool.
@@ -172,11 +181,20 @@ impl Consumer {
         &self,
         batch: &[async_nats::jetstream::Message],
     ) -> anyhow::Result<Applied> {
-        self.process_until(batch, Stop::Never).await
+        self.process_stopping(batch, Stop::Never).await
     }
 
-    #[doc(hidden)]
+    /// [`process`](Consumer::process), stopping at `stop` (tests).
+    #[cfg(feature = "test-stops")]
     pub async fn process_until(
+        &self,
+        batch: &[async_nats::jetstream::Message],
+        stop: Stop,
+    ) -> anyhow::Result<Applied> {
+        self.process_stopping(batch, stop).await
+    }
+
+    async fn process_stopping(
         &self,
         batch: &[async_nats::jetstream::Message],
         stop: Stop,

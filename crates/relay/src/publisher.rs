@@ -40,14 +40,22 @@ use uuid::Uuid;
 
 use crate::metrics::{Backlog, Metrics};
 
-/// Where a batch stops. Only tests use anything but [`Stop::Never`]: it
-/// reproduces a process dying at that point (the open transaction is rolled
-/// back exactly as when the connection drops).
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    Never,
-    AfterPublishBeforeCommit,
+#[cfg(not(feature = "test-stops"))]
+use stops::Stop;
+#[cfg(feature = "test-stops")]
+pub use stops::Stop;
+
+mod stops {
+    /// Where a batch stops. Only tests use anything but [`Stop::Never`]: it
+    /// reproduces a process dying at that point (the open transaction is
+    /// rolled back exactly as when the connection drops). Public only with
+    /// the `test-stops` feature, which this crate's own tests turn on.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Stop {
+        Never,
+        #[cfg_attr(not(feature = "test-stops"), allow(dead_code))]
+        AfterPublishBeforeCommit,
+    }
 }
 
 /// Publishes outbox rows to JetStream.
@@ -102,11 +110,16 @@ impl Publisher {
 
     /// Publishes one batch; returns how many outbox rows it removed.
     pub async fn publish_batch(&self) -> anyhow::Result<usize> {
-        self.publish_batch_until(Stop::Never).await
+        self.publish_batch_stopping(Stop::Never).await
     }
 
-    #[doc(hidden)]
+    /// [`publish_batch`](Publisher::publish_batch), stopping at `stop` (tests).
+    #[cfg(feature = "test-stops")]
     pub async fn publish_batch_until(&self, stop: Stop) -> anyhow::Result<usize> {
+        self.publish_batch_stopping(stop).await
+    }
+
+    async fn publish_batch_stopping(&self, stop: Stop) -> anyhow::Result<usize> {
         let result = self.try_publish_batch(stop).await;
         if result.is_err() {
             self.metrics.errors.fetch_add(1, Relaxed);
