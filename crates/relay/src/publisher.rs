@@ -30,13 +30,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream;
-use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
-use supermarket_domain::{EventItem, PurchaseCreated};
 use supermarket_events::NatsArgs;
 use supermarket_storage::Pool;
-use uuid::Uuid;
+use supermarket_storage::oltp::outbox;
 
 use crate::metrics::{Backlog, Metrics};
 
@@ -67,23 +65,6 @@ pub struct Publisher {
     max_in_flight: usize,
     metrics: Arc<Metrics>,
 }
-
-const CLAIM_AND_READ: &str = "
-WITH claimed AS (
-    SELECT seq, event_id, event_type FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
-)
-SELECT c.seq, c.event_id, c.event_type, p.branch_id, p.customer_id, p.purchased_at, p.total_cents,
-       i.product_ids, i.names, i.prices
-FROM claimed c
-LEFT JOIN purchases p ON p.id = c.event_id
-LEFT JOIN LATERAL (
-    SELECT array_agg(pi.product_id ORDER BY pi.product_id) AS product_ids,
-           array_agg(pr.name ORDER BY pi.product_id) AS names,
-           array_agg(pi.unit_price_cents::bigint ORDER BY pi.product_id) AS prices
-    FROM purchase_items pi JOIN products pr ON pr.id = pi.product_id
-    WHERE pi.purchase_id = c.event_id
-) i ON p.id IS NOT NULL
-ORDER BY c.seq";
 
 impl Publisher {
     pub fn new(
@@ -134,54 +115,22 @@ impl Publisher {
             .await
             .context("no OLTP database connection (DATABASE_URL)")?;
         let tx = client.transaction().await?;
-        let rows = tx
-            .query(CLAIM_AND_READ, &[&self.batch_size])
+        let claimed = outbox::claim(&*tx, self.batch_size)
             .await
             .context("cannot claim outbox rows")?;
-        if rows.is_empty() {
+        if claimed.is_empty() {
             return Ok(0);
         }
-        let mut seqs = Vec::with_capacity(rows.len());
-        let mut events = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let seq: i64 = row.get("seq");
-            seqs.push(seq);
-            let event_id: Uuid = row.get("event_id");
-            let event_type: String = row.get("event_type");
-            let branch: Option<String> = row.get("branch_id");
-            let product_ids: Option<Vec<i32>> = row.get("product_ids");
-            match (branch, product_ids) {
-                (Some(branch_id), Some(product_ids))
-                    if event_type == PurchaseCreated::EVENT_TYPE =>
-                {
-                    let names: Vec<String> = row.get("names");
-                    let prices: Vec<i64> = row.get("prices");
-                    let purchased_at: DateTime<Utc> = row.get("purchased_at");
-                    events.push(PurchaseCreated {
-                        event_id,
-                        event_type,
-                        schema_version: PurchaseCreated::SCHEMA_VERSION,
-                        purchase_id: event_id,
-                        branch_id,
-                        customer_id: row.get("customer_id"),
-                        purchased_at,
-                        items: product_ids
-                            .into_iter()
-                            .zip(names)
-                            .zip(prices)
-                            .map(|((product_id, product_name), unit_price_cents)| EventItem {
-                                product_id,
-                                product_name,
-                                unit_price_cents,
-                            })
-                            .collect(),
-                        total_cents: row.get("total_cents"),
-                    });
-                }
-                _ => {
+        let seqs: Vec<i64> = claimed.iter().map(|row| row.seq).collect();
+        let mut events = Vec::with_capacity(claimed.len());
+        for row in claimed {
+            match row.event {
+                Some(event) => events.push(event),
+                None => {
                     // Nothing can be published for it, and keeping it would
                     // claim a slot of every batch forever.
-                    tracing::warn!(seq, %event_id, event_type, "outbox row without a publishable purchase: dropped");
+                    tracing::warn!(seq = row.seq, event_id = %row.event_id, event_type = row.event_type,
+                        "outbox row without a publishable purchase: dropped");
                     self.metrics.orphans.fetch_add(1, Relaxed);
                 }
             }
@@ -220,7 +169,7 @@ impl Publisher {
             // Dropping `tx` rolls back, as a dead process would.
             return Ok(0);
         }
-        tx.execute("DELETE FROM outbox WHERE seq = ANY($1)", &[&seqs])
+        outbox::delete(&*tx, &seqs)
             .await
             .context("cannot delete published outbox rows")?;
         tx.commit()
@@ -244,18 +193,10 @@ impl Publisher {
     /// The outbox backlog for `/metrics`: rows waiting and the oldest's age.
     pub async fn backlog(&self) -> anyhow::Result<Backlog> {
         let client = self.pool.get().await?;
-        // Counting is cheap while the relay keeps up; the cap bounds the
-        // scrape when a large backlog builds up.
-        let row = client
-            .query_one(
-                "SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT 1000000) AS capped),
-                        coalesce((SELECT extract(epoch FROM now() - created_at)::float8 FROM outbox ORDER BY seq LIMIT 1), 0)",
-                &[],
-            )
-            .await?;
+        let (rows, oldest_age_seconds) = outbox::backlog(&**client).await?;
         Ok(Backlog {
-            rows: row.get(0),
-            oldest_age_seconds: row.get(1),
+            rows,
+            oldest_age_seconds,
         })
     }
 }

@@ -3,10 +3,13 @@
 //! - [`catalog`]: branches and products read into the domain's
 //!   [`Branches`](supermarket_domain::Branches) and
 //!   [`Catalog`](supermarket_domain::Catalog).
+//! - [`outbox`]: the relay's claim (rows and their purchases in one
+//!   statement), delete and backlog.
 //! - [`purchases`]: the batch insert of purchases, items and outbox rows,
 //!   idempotency lookups, reading a stored purchase.
 //! - [`bulk_load`]: the statements of `supermarket load` (upserts, COPY, set-based moves).
 
 pub mod bulk_load;
 pub mod catalog;
+pub mod outbox;
 pub mod purchases;
