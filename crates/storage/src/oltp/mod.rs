@@ -5,6 +5,9 @@
 //!   [`Catalog`](supermarket_domain::Catalog).
 //! - [`purchases`]: the batch insert of purchases, items and outbox rows,
 //!   idempotency lookups, reading a stored purchase.
+//! - [`history`]: the whole purchase history read back in the shape of the
+//!   analytics read models, for their rebuild.
 
 pub mod catalog;
+pub mod history;
 pub mod purchases;
