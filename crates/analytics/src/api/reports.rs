@@ -69,12 +69,72 @@ pub(super) async fn kpis(State(state): State<AppState>) -> Result<Json<Kpis>, Ap
     }))
 }
 
+/// The daily and the hourly sales reports are one request on two tables:
+/// a date range and an optional branch, answered with the table's rows in
+/// key order. Each row type says which table and how its rows read.
+trait BranchSalesReport: Serialize + Sized {
+    /// Days covered when `from` is not given (counting `to`).
+    const DEFAULT_DAYS: i64;
+    /// Longest range served: beyond it, 400 `invalid-range`.
+    const MAX_DAYS: i64;
+    /// The rows with `day` in `$1..=$2`, of branch `$3` unless it is NULL,
+    /// in key order (written by `branch_sales_sql!`).
+    const SQL: &'static str;
+
+    fn from_row(row: &tokio_postgres::Row) -> Self;
+}
+
+/// A report's SQL: only the table and its key columns (selected first,
+/// and the order) differ between the two.
+macro_rules! branch_sales_sql {
+    ($table:literal, $key:literal) => {
+        concat!(
+            "SELECT ",
+            $key,
+            ", purchases, revenue_cents FROM ",
+            $table,
+            " WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR branch_id = $3) ORDER BY ",
+            $key
+        )
+    };
+}
+
+/// Either report, for the range `params` asks for.
+async fn branch_sales<Report: BranchSalesReport>(
+    state: &AppState,
+    params: Result<Query<SalesRange>, QueryRejection>,
+) -> Result<Json<Vec<Report>>, ApiError> {
+    let (from, to, branch) = query(params)?.resolve(
+        state.time_zone.today(),
+        Report::DEFAULT_DAYS,
+        Report::MAX_DAYS,
+    )?;
+    let client = connection(&state.pool).await?;
+    let rows = rows(&client, Report::SQL, &[&from, &to, &branch]).await?;
+    Ok(Json(rows.iter().map(Report::from_row).collect()))
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct BranchDay {
     pub day: NaiveDate,
     pub branch_id: String,
     pub purchases: i64,
     pub revenue_cents: i64,
+}
+
+impl BranchSalesReport for BranchDay {
+    const DEFAULT_DAYS: i64 = 30;
+    const MAX_DAYS: i64 = MAX_DAILY_RANGE_DAYS;
+    const SQL: &'static str = branch_sales_sql!("branch_daily_sales", "day, branch_id");
+
+    fn from_row(row: &tokio_postgres::Row) -> BranchDay {
+        BranchDay {
+            day: row.get(0),
+            branch_id: row.get(1),
+            purchases: row.get(2),
+            revenue_cents: row.get(3),
+        }
+    }
 }
 
 /// Purchases and revenue per branch per day (days with sales only).
@@ -85,23 +145,7 @@ pub(super) async fn daily_sales(
     State(state): State<AppState>,
     params: Result<Query<SalesRange>, QueryRejection>,
 ) -> Result<Json<Vec<BranchDay>>, ApiError> {
-    let (from, to, branch) =
-        query(params)?.resolve(state.time_zone.today(), 30, MAX_DAILY_RANGE_DAYS)?;
-    let client = connection(&state.pool).await?;
-    let rows = rows(&client,
-        "SELECT day, branch_id, purchases, revenue_cents FROM branch_daily_sales
-         WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR branch_id = $3) ORDER BY day, branch_id",
-        &[&from, &to, &branch]).await?;
-    Ok(Json(
-        rows.iter()
-            .map(|r| BranchDay {
-                day: r.get(0),
-                branch_id: r.get(1),
-                purchases: r.get(2),
-                revenue_cents: r.get(3),
-            })
-            .collect(),
-    ))
+    branch_sales(&state, params).await
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -114,6 +158,22 @@ pub struct BranchHour {
     pub revenue_cents: i64,
 }
 
+impl BranchSalesReport for BranchHour {
+    const DEFAULT_DAYS: i64 = 1;
+    const MAX_DAYS: i64 = MAX_HOURLY_RANGE_DAYS;
+    const SQL: &'static str = branch_sales_sql!("branch_hourly_sales", "day, hour, branch_id");
+
+    fn from_row(row: &tokio_postgres::Row) -> BranchHour {
+        BranchHour {
+            day: row.get(0),
+            hour: row.get(1),
+            branch_id: row.get(2),
+            purchases: row.get(3),
+            revenue_cents: row.get(4),
+        }
+    }
+}
+
 /// Purchases and revenue per branch per local hour (hours with sales only).
 #[utoipa::path(get, path = "/api/v1/analytics/sales/hourly", tag = "analytics", params(SalesRange),
     responses((status = 200, body = Vec<BranchHour>),
@@ -122,24 +182,7 @@ pub(super) async fn hourly_sales(
     State(state): State<AppState>,
     params: Result<Query<SalesRange>, QueryRejection>,
 ) -> Result<Json<Vec<BranchHour>>, ApiError> {
-    let (from, to, branch) =
-        query(params)?.resolve(state.time_zone.today(), 1, MAX_HOURLY_RANGE_DAYS)?;
-    let client = connection(&state.pool).await?;
-    let rows = rows(&client,
-        "SELECT day, hour, branch_id, purchases, revenue_cents FROM branch_hourly_sales
-         WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR branch_id = $3) ORDER BY day, hour, branch_id",
-        &[&from, &to, &branch]).await?;
-    Ok(Json(
-        rows.iter()
-            .map(|r| BranchHour {
-                day: r.get(0),
-                hour: r.get(1),
-                branch_id: r.get(2),
-                purchases: r.get(3),
-                revenue_cents: r.get(4),
-            })
-            .collect(),
-    ))
+    branch_sales(&state, params).await
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -296,4 +339,25 @@ pub(super) async fn freshness(State(state): State<AppState>) -> Result<Json<Fres
         apply_delay_seconds: published.zip(applied).map(|(p, a)| seconds(a - p)),
         dead_letters: row.get(4),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BranchDay, BranchHour, BranchSalesReport};
+
+    #[test]
+    fn the_sales_reports_read_their_own_table_in_key_order() {
+        assert_eq!(
+            BranchDay::SQL,
+            "SELECT day, branch_id, purchases, revenue_cents FROM branch_daily_sales \
+             WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR branch_id = $3) \
+             ORDER BY day, branch_id"
+        );
+        assert_eq!(
+            BranchHour::SQL,
+            "SELECT day, hour, branch_id, purchases, revenue_cents FROM branch_hourly_sales \
+             WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR branch_id = $3) \
+             ORDER BY day, hour, branch_id"
+        );
+    }
 }
