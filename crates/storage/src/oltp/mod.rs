@@ -7,9 +7,18 @@
 //!   statement), delete and backlog.
 //! - [`purchases`]: the batch insert of purchases, items and outbox rows,
 //!   idempotency lookups, reading a stored purchase.
+<<<<<<< HEAD
 //! - [`bulk_load`]: the statements of `supermarket load` (upserts, COPY, set-based moves).
+=======
+//! - [`history`]: the whole purchase history read back in the shape of the
+//!   analytics read models, for their rebuild.
+>>>>>>> wip-analytics
 
 pub mod bulk_load;
 pub mod catalog;
+<<<<<<< HEAD
 pub mod outbox;
+=======
+pub mod history;
+>>>>>>> wip-analytics
 pub mod purchases;
