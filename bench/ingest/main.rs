@@ -218,7 +218,8 @@ async fn ceiling(
         let client = supermarket_storage::connect(url, "bench database").await?;
         let (purchases, next) = (Arc::clone(&purchases), Arc::clone(&next));
         tasks.push(tokio::spawn(async move {
-            let statement = supermarket_storage::oltp::purchases::prepare_insert_batch(&client).await?;
+            let statement =
+                supermarket_storage::oltp::purchases::prepare_insert_batch(&client).await?;
             loop {
                 let start = next.fetch_add(batch, Ordering::Relaxed);
                 if start >= purchases.len() {

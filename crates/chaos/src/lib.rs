@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use supermarket_process::non_empty_env;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -123,13 +124,6 @@ impl Settings {
             rust_log: "info,supermarket_http::request_id=warn".to_owned(),
         }
     }
-}
-
-/// A setting from the environment; empty counts as unset (as in `.env.example`).
-fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
 }
 
 /// One fault of a round.

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
+use supermarket_process::{find_program, non_empty_env};
 use supermarket_storage::{migrate, pool, with_database};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -312,12 +313,6 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
-}
-
 /// Parses a service's settings as `supermarket serve …` would, with the
 /// values of `shared` given as the flags that read those environment
 /// variables (so only the settings a service has are passed to it), plus
@@ -348,14 +343,6 @@ fn settings<T: Args + FromArgMatches>(
     let parsed = Wrapper::<T>::try_parse_from(argv)
         .map_err(|error| anyhow::anyhow!("settings of {service}: {}", error.render()))?;
     Ok(parsed.inner)
-}
-
-fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")])
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
 }
 
 /// Makes sure PostgreSQL answers at `admin_url`, starting a stopped local cluster.
@@ -426,19 +413,13 @@ struct ChildServer {
 
 impl ChildServer {
     async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = tokio::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()
-                .await;
-            if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
-                .await
-                .is_ok()
-            {
-                return;
-            }
-        }
-        let _ = self.child.kill().await;
+        // Nothing to do with an error at the very end: the child is killed on drop anyway.
+        let _ = supermarket_process::stop(
+            &mut self.child,
+            supermarket_process::SIGTERM,
+            Duration::from_secs(5),
+        )
+        .await;
     }
 }
 
