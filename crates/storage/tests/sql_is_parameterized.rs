@@ -66,12 +66,12 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "channel is a &'static str identifier written in the code (\"catalog\"); LISTEN takes no parameters",
     ),
     (
-        "crates/cli/src/up.rs",
+        "crates/cli/src/up/provision.rs",
         "CREATE DATABASE \\\"{name}\\\"",
         "UP_OLTP_DATABASE/UP_ANALYTICS_DATABASE are validated by `database_name` (a-z, 0-9, _) and quoted; CREATE DATABASE takes no parameters",
     ),
     (
-        "crates/cli/src/up.rs",
+        "crates/cli/src/up/provision.rs",
         "CREATE DATABASE {name}",
         "the error message of the statement above, not SQL",
     ),
