@@ -12,5 +12,5 @@
 # Any argument is passed to `ingest all` (see --help).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release --quiet -p supermarket-simulator --example ingest
-exec target/release/examples/ingest all "$@"
+cargo build --release --quiet -p supermarket-dev-tools --bin bench-ingest
+exec target/release/bench-ingest all "$@"

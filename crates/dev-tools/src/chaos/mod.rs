@@ -45,11 +45,11 @@ use supermarket_process::non_empty_env;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::cluster::{Cluster, Service};
-use crate::db::Db;
-use crate::recovery::Window;
-use crate::report::{Report, Step};
-use crate::tills::Tills;
+use crate::chaos::cluster::{Cluster, Service};
+use crate::chaos::db::Db;
+use crate::chaos::recovery::Window;
+use crate::chaos::report::{Report, Step};
+use crate::chaos::tills::Tills;
 
 /// Everything a run needs.
 #[derive(Clone, Debug)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::process::{self, Process, Spec};
+use crate::chaos::process::{self, Process, Spec};
 
 pub struct Nats {
     process: Process,

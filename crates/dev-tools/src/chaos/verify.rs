@@ -13,8 +13,8 @@ use chrono_tz::Tz;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use crate::lake::LakeRow;
-use crate::tills::Ledger;
+use crate::chaos::lake::LakeRow;
+use crate::chaos::tills::Ledger;
 
 /// A purchase as OLTP stores it.
 #[derive(Debug, Clone)]
