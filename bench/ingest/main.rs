@@ -11,23 +11,25 @@
 //!    the service's batch SQL, the same number of writer connections and the
 //!    batch size observed in (1): no HTTP, no JSON;
 //! 3. prints both and the ratio (1)/(2).
+//!
+//! Modules: [`load`] one level of HTTP load (wrk) and the service's memory;
+//! [`ceiling`] the generated purchases and the no-HTTP ceiling.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use supermarket_domain::{
-    BasketLine, Branches, Catalog, CustomerId, ProductRef, Purchase, PurchaseId,
-};
-use supermarket_storage::oltp::purchases::{Idempotency, NewPurchase};
 use tokio_util::sync::CancellationToken;
+
+mod ceiling;
+mod load;
+
+use crate::ceiling::{ceiling, generate};
+use crate::load::{Level, rss_kib, wrk_level};
 
 #[derive(Parser)]
 #[command(about = "Purchases ingest benchmark")]
@@ -144,178 +146,6 @@ async fn setup(admin_url: &str, name: &str) -> anyhow::Result<String> {
             .await?;
     }
     Ok(url)
-}
-
-/// Purchases like the POS sends: 2–4 distinct products, ~30% returning
-/// customers, an idempotency key each.
-fn generate(count: usize, catalog: &Catalog, branches: &Branches) -> Vec<NewPurchase> {
-    let mut rng = StdRng::seed_from_u64(7);
-    let products: Vec<_> = catalog.iter().map(|p| p.id).collect();
-    let branch_ids: Vec<String> = branches.iter().map(|b| b.id.as_str().to_owned()).collect();
-    let mut customers: Vec<CustomerId> = Vec::new();
-    let now = Utc::now();
-    (0..count)
-        .map(|_| {
-            let size = rng.random_range(2..=4);
-            let mut chosen = Vec::new();
-            while chosen.len() < size {
-                let id = products[rng.random_range(0..products.len())];
-                if !chosen.contains(&id) {
-                    chosen.push(id);
-                }
-            }
-            let customer = if !customers.is_empty() && rng.random_bool(0.3) {
-                customers[rng.random_range(0..customers.len())]
-            } else {
-                let c = CustomerId::new_random();
-                customers.push(c);
-                c
-            };
-            let lines = chosen
-                .into_iter()
-                .map(|id| BasketLine::one(ProductRef::Id(id)));
-            let branch = &branch_ids[rng.random_range(0..branch_ids.len())];
-            let purchase = Purchase::new(
-                PurchaseId::new_live(),
-                branch,
-                customer,
-                now,
-                lines,
-                catalog,
-                branches,
-            )
-            .expect("generated purchases are valid");
-            let request_hash =
-                supermarket_purchases::request::request_hash(&purchase, Some(customer));
-            NewPurchase {
-                purchase,
-                idempotency: Some(Idempotency {
-                    key: uuid::Uuid::new_v4(),
-                    request_hash,
-                }),
-            }
-        })
-        .collect()
-}
-
-struct Ceiling {
-    purchases_per_s: f64,
-    batch: usize,
-    writers: usize,
-}
-
-/// Writes `purchases` in batches of `batch` with `writers` connections.
-async fn ceiling(
-    url: &str,
-    purchases: Arc<Vec<NewPurchase>>,
-    batch: usize,
-    writers: usize,
-) -> anyhow::Result<Ceiling> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..writers {
-        let client = supermarket_storage::connect(url, "bench database").await?;
-        let (purchases, next) = (Arc::clone(&purchases), Arc::clone(&next));
-        tasks.push(tokio::spawn(async move {
-            let statement =
-                supermarket_storage::oltp::purchases::prepare_insert_batch(&client).await?;
-            loop {
-                let start = next.fetch_add(batch, Ordering::Relaxed);
-                if start >= purchases.len() {
-                    return anyhow::Ok(());
-                }
-                let end = (start + batch).min(purchases.len());
-                supermarket_storage::oltp::purchases::insert_batch(
-                    &client,
-                    &statement,
-                    &purchases[start..end],
-                )
-                .await?;
-            }
-        }));
-    }
-    for task in tasks {
-        task.await??;
-    }
-    Ok(Ceiling {
-        purchases_per_s: purchases.len() as f64 / started.elapsed().as_secs_f64(),
-        batch,
-        writers,
-    })
-}
-
-struct Level {
-    concurrency: u32,
-    purchases_per_s: f64,
-    p50_ms: f64,
-    p90_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-    errors: u64,
-    peak_rss_mib: f64,
-    avg_batch: f64,
-}
-
-fn rss_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-async fn wrk_level(
-    port: u16,
-    concurrency: u32,
-    seconds: u64,
-    threads: u32,
-    token: &str,
-) -> anyhow::Result<(u64, f64, [f64; 4], u64)> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/ingest/purchases.lua");
-    let output = tokio::process::Command::new("wrk")
-        .env("BENCH_CASHIER_TOKEN", token)
-        .args([
-            "-t",
-            &threads.min(concurrency).to_string(),
-            "-c",
-            &concurrency.to_string(),
-            "-d",
-            &format!("{seconds}s"),
-            "--timeout",
-            "10s",
-            "-s",
-        ])
-        .arg(&script)
-        .arg(format!("http://127.0.0.1:{port}"))
-        .output()
-        .await
-        .context("cannot run wrk")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .with_context(|| format!("no summary from wrk: {stdout}"))?;
-    let v: serde_json::Value = serde_json::from_str(line)?;
-    let n = |k: &str| v[k].as_f64().unwrap_or(0.0);
-    let requests = n("requests") as u64;
-    let errors = n("errors") as u64;
-    let secs = n("duration_us") / 1e6;
-    Ok((
-        requests - errors.min(requests),
-        secs,
-        [
-            n("p50_us") / 1e3,
-            n("p90_us") / 1e3,
-            n("p99_us") / 1e3,
-            n("max_us") / 1e3,
-        ],
-        errors,
-    ))
 }
 
 async fn all(args: AllArgs) -> anyhow::Result<()> {
