@@ -131,14 +131,14 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "generated names: bench_freshness_<8 hex digits>[_analytics]",
     ),
     (
-        "bench/ingest/main.rs",
+        "bench/ingest/database.rs",
         "CREATE DATABASE {name}",
-        "generated name: bench_ingest_<process id>",
+        "generated names: bench_ingest_<process id>[_pipeline|_analytics]",
     ),
     (
-        "bench/ingest/main.rs",
+        "bench/ingest/database.rs",
         "DROP DATABASE IF EXISTS {name}",
-        "generated name: bench_ingest_<process id>",
+        "generated names: bench_ingest_<process id>[_pipeline|_analytics]",
     ),
 ];
 
