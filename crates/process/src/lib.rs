@@ -1,6 +1,6 @@
 //! Local child processes, as `supermarket up` and the dev tools run them.
 //!
-//! Module map (one module: the helpers are few and used together):
+//! Module map (one module: the functions are few and used together):
 //! - [`find_program`]: a program on `PATH`, else in the Debian folders that a
 //!   non-root `PATH` often lacks (`nats-server`, `nginx` live in /usr/sbin).
 //! - [`non_empty_env`]: an optional setting from the environment, where an
