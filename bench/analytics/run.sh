@@ -11,5 +11,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --quiet -p supermarket-analytics --example analytics_bench
-exec target/release/examples/analytics_bench "$@"
+cargo build --release --quiet -p supermarket-dev-tools --bin bench-analytics
+exec target/release/bench-analytics "$@"

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use supermarket_chaos::Settings;
+use supermarket_dev_tools::chaos::Settings;
 
 /// The suite's own defaults, shown and used by the flags below.
 static DEFAULTS: std::sync::LazyLock<Settings> =
@@ -75,7 +75,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "supermarket_chaos=info".into()),
+                .unwrap_or_else(|_| "supermarket_dev_tools=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -93,7 +93,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     settings.store_timezone = args.store_timezone;
     settings.seed = args.seed;
     settings.rust_log = args.service_log;
-    let report = supermarket_chaos::run(&settings).await?;
+    let report = supermarket_dev_tools::chaos::run(&settings).await?;
     let text = report.render();
     println!("{text}");
     if let Some(path) = args.report {

@@ -16,7 +16,7 @@
 # prepares target/test-venv, used when present).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release --quiet -p supermarket -p supermarket-chaos
+cargo build --release --quiet -p supermarket -p supermarket-dev-tools --bin supermarket --bin chaos
 if [ -z "${CHAOS_PYTHON:-}" ] && [ -x target/test-venv/bin/python3 ]; then
     export CHAOS_PYTHON="$PWD/target/test-venv/bin/python3"
 fi

@@ -9,5 +9,5 @@
 #   bench/freshness/run.sh --rate 1500 --seconds 30
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release --quiet -p supermarket-analytics --example freshness
-exec target/release/examples/freshness "$@"
+cargo build --release --quiet -p supermarket-dev-tools --bin bench-freshness
+exec target/release/bench-freshness "$@"

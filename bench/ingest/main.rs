@@ -11,23 +11,36 @@
 //!    the service's batch SQL, the same number of writer connections and the
 //!    batch size observed in (1): no HTTP, no JSON;
 //! 3. prints both and the ratio (1)/(2).
+//!
+//! By default the load levels run twice, each series saying what was running:
+//! against the purchases service alone, then with the whole pipeline (the
+//! outbox relay and the analytics consumer with its lake, NATS at NATS_URL)
+//! on databases of its own (`--pipeline purchases|whole|both`).
+//!
+//! Modules: [`database`] the throwaway databases; [`load`] one level of HTTP
+//! load (wrk) and the service's memory; [`pipeline`] the relay and the
+//! consumer of the whole-pipeline run; [`ceiling`] the generated purchases
+//! and the no-HTTP ceiling; [`report`] the tables.
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use supermarket_domain::{
-    BasketLine, Branches, Catalog, CustomerId, ProductRef, Purchase, PurchaseId,
-};
-use supermarket_storage::oltp::purchases::{Idempotency, NewPurchase};
 use tokio_util::sync::CancellationToken;
+
+mod ceiling;
+mod database;
+mod load;
+mod pipeline;
+mod report;
+
+use crate::ceiling::{ceiling, generate};
+use crate::database::{drop_database, fresh_database, setup};
+use crate::load::{Level, rss_kib, wrk_level};
+use crate::pipeline::Pipeline;
 
 #[derive(Parser)]
 #[command(about = "Purchases ingest benchmark")]
@@ -42,10 +55,14 @@ enum Command {
     All(AllArgs),
     /// Run the purchases service (used by `all` as a child process).
     Serve(supermarket_purchases::Config),
+    /// Run the outbox relay (used by `all` for the whole pipeline).
+    ServeRelay(supermarket_relay::Config),
+    /// Run the analytics consumer with its lake sink (used by `all` for the whole pipeline).
+    ServeConsumer(supermarket_analytics::consumer::Config),
 }
 
 #[derive(clap::Args, Clone)]
-struct AllArgs {
+pub struct AllArgs {
     /// Server URL used to create (and drop) the benchmark database.
     #[arg(
         long,
@@ -75,9 +92,17 @@ struct AllArgs {
     /// wrk threads.
     #[arg(long, default_value_t = 1)]
     wrk_threads: u32,
-    /// Keep the database afterwards.
+    /// Keep the databases afterwards.
     #[arg(long)]
     keep_database: bool,
+    /// What runs during the load: the purchases service alone, the whole
+    /// pipeline (plus the relay and the analytics consumer with its lake),
+    /// or both series one after the other.
+    #[arg(long, default_value = "both", value_parser = ["both", "purchases", "whole"])]
+    pipeline: String,
+    /// NATS server with JetStream for the whole pipeline (a stream of its own, deleted after).
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
 }
 
 #[tokio::main]
@@ -87,235 +112,17 @@ async fn main() -> anyhow::Result<()> {
             supermarket_http::telemetry::init();
             supermarket_purchases::run(config, supermarket_http::shutdown::on_signal()).await
         }
+        Command::ServeRelay(config) => {
+            supermarket_http::telemetry::init();
+            supermarket_relay::run(config, supermarket_http::shutdown::on_signal()).await
+        }
+        Command::ServeConsumer(config) => {
+            supermarket_http::telemetry::init();
+            supermarket_analytics::consumer::run(config, supermarket_http::shutdown::on_signal())
+                .await
+        }
         Command::All(args) => all(args).await,
     }
-}
-
-/// One of the repository's data files, read with `parse`; its bad rows are
-/// the error.
-fn parse_csv<T>(
-    path: PathBuf,
-    parse: fn(std::fs::File) -> Result<Vec<T>, Vec<supermarket_loader_csv::RowError>>,
-) -> anyhow::Result<Vec<T>> {
-    let file = std::fs::File::open(&path).with_context(|| path.display().to_string())?;
-    parse(file).map_err(|errors| {
-        let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("{}: {}", path.display(), errors.join("; "))
-    })
-}
-
-/// A fresh, migrated database with the repository's branches and products.
-async fn setup(admin_url: &str, name: &str) -> anyhow::Result<String> {
-    let admin = supermarket_storage::connect(admin_url, "BENCH_ADMIN_URL").await?;
-    // Two statements: DROP/CREATE DATABASE refuse to run in one implicit transaction.
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await?;
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await?;
-    let url = supermarket_testkit::db::with_database(admin_url, name)?;
-    let mut client = supermarket_storage::connect(&url, "bench database").await?;
-    supermarket_storage::migrate::oltp(&mut client).await?;
-    // Read as `supermarket load` reads them.
-    let branches = parse_csv(
-        supermarket_testkit::data::branches_csv(),
-        supermarket_loader_csv::parse_branches,
-    )?;
-    for branch in &branches {
-        client
-            .execute(
-                "INSERT INTO branches (id, name) VALUES ($1, $2)",
-                &[&branch.id, &branch.name],
-            )
-            .await?;
-    }
-    let products = parse_csv(
-        supermarket_testkit::data::products_csv(),
-        supermarket_loader_csv::parse_products,
-    )?;
-    for product in &products {
-        let cents = product.price.cents() as i32;
-        client
-            .execute(
-                "INSERT INTO products (name, price_cents) VALUES ($1, $2)",
-                &[&product.name, &cents],
-            )
-            .await?;
-    }
-    Ok(url)
-}
-
-/// Purchases like the POS sends: 2–4 distinct products, ~30% returning
-/// customers, an idempotency key each.
-fn generate(count: usize, catalog: &Catalog, branches: &Branches) -> Vec<NewPurchase> {
-    let mut rng = StdRng::seed_from_u64(7);
-    let products: Vec<_> = catalog.iter().map(|p| p.id).collect();
-    let branch_ids: Vec<String> = branches.iter().map(|b| b.id.as_str().to_owned()).collect();
-    let mut customers: Vec<CustomerId> = Vec::new();
-    let now = Utc::now();
-    (0..count)
-        .map(|_| {
-            let size = rng.random_range(2..=4);
-            let mut chosen = Vec::new();
-            while chosen.len() < size {
-                let id = products[rng.random_range(0..products.len())];
-                if !chosen.contains(&id) {
-                    chosen.push(id);
-                }
-            }
-            let customer = if !customers.is_empty() && rng.random_bool(0.3) {
-                customers[rng.random_range(0..customers.len())]
-            } else {
-                let c = CustomerId::new_random();
-                customers.push(c);
-                c
-            };
-            let lines = chosen
-                .into_iter()
-                .map(|id| BasketLine::one(ProductRef::Id(id)));
-            let branch = &branch_ids[rng.random_range(0..branch_ids.len())];
-            let purchase = Purchase::new(
-                PurchaseId::new_live(),
-                branch,
-                customer,
-                now,
-                lines,
-                catalog,
-                branches,
-            )
-            .expect("generated purchases are valid");
-            let request_hash =
-                supermarket_purchases::request::request_hash(&purchase, Some(customer));
-            NewPurchase {
-                purchase,
-                idempotency: Some(Idempotency {
-                    key: uuid::Uuid::new_v4(),
-                    request_hash,
-                }),
-            }
-        })
-        .collect()
-}
-
-struct Ceiling {
-    purchases_per_s: f64,
-    batch: usize,
-    writers: usize,
-}
-
-/// Writes `purchases` in batches of `batch` with `writers` connections.
-async fn ceiling(
-    url: &str,
-    purchases: Arc<Vec<NewPurchase>>,
-    batch: usize,
-    writers: usize,
-) -> anyhow::Result<Ceiling> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..writers {
-        let client = supermarket_storage::connect(url, "bench database").await?;
-        let (purchases, next) = (Arc::clone(&purchases), Arc::clone(&next));
-        tasks.push(tokio::spawn(async move {
-            let statement =
-                supermarket_storage::oltp::purchases::prepare_insert_batch(&client).await?;
-            loop {
-                let start = next.fetch_add(batch, Ordering::Relaxed);
-                if start >= purchases.len() {
-                    return anyhow::Ok(());
-                }
-                let end = (start + batch).min(purchases.len());
-                supermarket_storage::oltp::purchases::insert_batch(
-                    &client,
-                    &statement,
-                    &purchases[start..end],
-                )
-                .await?;
-            }
-        }));
-    }
-    for task in tasks {
-        task.await??;
-    }
-    Ok(Ceiling {
-        purchases_per_s: purchases.len() as f64 / started.elapsed().as_secs_f64(),
-        batch,
-        writers,
-    })
-}
-
-struct Level {
-    concurrency: u32,
-    purchases_per_s: f64,
-    p50_ms: f64,
-    p90_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-    errors: u64,
-    peak_rss_mib: f64,
-    avg_batch: f64,
-}
-
-fn rss_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-async fn wrk_level(
-    port: u16,
-    concurrency: u32,
-    seconds: u64,
-    threads: u32,
-    token: &str,
-) -> anyhow::Result<(u64, f64, [f64; 4], u64)> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/ingest/purchases.lua");
-    let output = tokio::process::Command::new("wrk")
-        .env("BENCH_CASHIER_TOKEN", token)
-        .args([
-            "-t",
-            &threads.min(concurrency).to_string(),
-            "-c",
-            &concurrency.to_string(),
-            "-d",
-            &format!("{seconds}s"),
-            "--timeout",
-            "10s",
-            "-s",
-        ])
-        .arg(&script)
-        .arg(format!("http://127.0.0.1:{port}"))
-        .output()
-        .await
-        .context("cannot run wrk")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .with_context(|| format!("no summary from wrk: {stdout}"))?;
-    let v: serde_json::Value = serde_json::from_str(line)?;
-    let n = |k: &str| v[k].as_f64().unwrap_or(0.0);
-    let requests = n("requests") as u64;
-    let errors = n("errors") as u64;
-    let secs = n("duration_us") / 1e6;
-    Ok((
-        requests - errors.min(requests),
-        secs,
-        [
-            n("p50_us") / 1e3,
-            n("p90_us") / 1e3,
-            n("p99_us") / 1e3,
-            n("max_us") / 1e3,
-        ],
-        errors,
-    ))
 }
 
 async fn all(args: AllArgs) -> anyhow::Result<()> {
@@ -333,15 +140,19 @@ async fn all(args: AllArgs) -> anyhow::Result<()> {
     // start, a wrk error), unless --keep-database asks to keep it.
     let outcome = measure_all(&args, &name, &url, use_wrk).await;
     if !args.keep_database {
-        let admin = supermarket_storage::connect(&args.admin_url, "BENCH_ADMIN_URL").await?;
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await?;
+        drop_database(&args.admin_url, &name).await?;
     }
     outcome
 }
 
-/// Both measurements of `ingest all` on the fresh database `name` at `url`.
+/// What was running during one series of load levels.
+const ALONE: &str = "purchases service alone (relay, consumer and lake stopped)";
+const WHOLE: &str =
+    "whole pipeline: purchases + outbox relay + analytics consumer with its lake, NATS at NATS_URL";
+
+/// The measurements of `ingest all`: the load levels against the purchases
+/// service alone on the fresh database `name` at `url`, then (on a database
+/// of their own) with the whole pipeline running, then the ceiling.
 async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> anyhow::Result<()> {
     println!(
         "fresh database {name}; generator: {}",
@@ -351,7 +162,74 @@ async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> an
             "built-in simulator"
         }
     );
+    let mut runs: Vec<(&str, Vec<Level>, f64)> = Vec::new();
+    if args.pipeline != "whole" {
+        println!("{ALONE}:");
+        let (levels, hwm) = http_levels(args, url, use_wrk).await?;
+        runs.push((ALONE, levels, hwm));
+    }
+    if args.pipeline != "purchases" {
+        println!("{WHOLE}:");
+        // Its own databases: the run alone left its outbox full, which the
+        // relay would publish first.
+        let (oltp_name, analytics_name) = (format!("{name}_pipeline"), format!("{name}_analytics"));
+        let oltp_url = setup(&args.admin_url, &oltp_name).await?;
+        let measured = async {
+            let analytics_url = fresh_database(&args.admin_url, &analytics_name).await?;
+            let pipeline =
+                Pipeline::start(&oltp_name, &oltp_url, &analytics_url, &args.nats_url).await?;
+            let levels = http_levels(args, &oltp_url, use_wrk).await;
+            pipeline.stop().await;
+            levels
+        }
+        .await;
+        if !args.keep_database {
+            for database in [&oltp_name, &analytics_name] {
+                drop_database(&args.admin_url, database).await?;
+            }
+        }
+        let (levels, hwm) = measured?;
+        runs.push((WHOLE, levels, hwm));
+    }
 
+    // (1) the ceiling, at the batch sizes the service formed and at the maximum.
+    let snapshot_client = supermarket_storage::connect(url, "bench database").await?;
+    let catalog = supermarket_storage::oltp::catalog::load_catalog(&snapshot_client).await?;
+    let branches = supermarket_storage::oltp::catalog::load_branches(&snapshot_client).await?;
+    let mut ceilings = Vec::new();
+    let mut batches: Vec<usize> = runs
+        .iter()
+        .flat_map(|(_, levels, _)| levels)
+        .map(|l| l.avg_batch.round().max(1.0) as usize)
+        .collect();
+    batches.push(args.batch_max as usize);
+    batches.sort_unstable();
+    batches.dedup();
+    for batch in batches {
+        let purchases = Arc::new(generate(args.ceiling_purchases, &catalog, &branches));
+        let result = ceiling(url, purchases, batch, usize::from(args.writers)).await?;
+        println!(
+            "  ceiling batch {batch}: {:.0} purchases/s",
+            result.purchases_per_s
+        );
+        ceilings.push(result);
+    }
+
+    report::print_ceiling(args, &ceilings);
+    for (running, levels, hwm) in &runs {
+        report::print_levels(args, running, levels, *hwm, &ceilings);
+    }
+    drop(snapshot_client);
+    Ok(())
+}
+
+/// Starts the purchases service in its own process, loads it at each
+/// concurrency level and stops it; the levels and the service's peak RSS.
+async fn http_levels(
+    args: &AllArgs,
+    url: &str,
+    use_wrk: bool,
+) -> anyhow::Result<(Vec<Level>, f64)> {
     // (2) end to end, through the service in its own process.
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -474,80 +352,6 @@ async fn measure_all(args: &AllArgs, name: &str, url: &str, use_wrk: bool) -> an
     let _ = service.start_kill();
     let _ = service.wait().await;
 
-    // (1) the ceiling, at the batch sizes the service formed and at the maximum.
-    let snapshot_client = supermarket_storage::connect(url, "bench database").await?;
-    let catalog = supermarket_storage::oltp::catalog::load_catalog(&snapshot_client).await?;
-    let branches = supermarket_storage::oltp::catalog::load_branches(&snapshot_client).await?;
-    let mut ceilings = Vec::new();
-    let mut batches: Vec<usize> = levels
-        .iter()
-        .map(|l| l.avg_batch.round().max(1.0) as usize)
-        .collect();
-    batches.push(args.batch_max as usize);
-    batches.sort_unstable();
-    batches.dedup();
-    for batch in batches {
-        let purchases = Arc::new(generate(args.ceiling_purchases, &catalog, &branches));
-        let result = ceiling(url, purchases, batch, usize::from(args.writers)).await?;
-        println!(
-            "  ceiling batch {batch}: {:.0} purchases/s",
-            result.purchases_per_s
-        );
-        ceilings.push(result);
-    }
-
-    println!();
-    println!(
-        "(1) PostgreSQL ceiling: same batch SQL, {} writer connections, no HTTP",
-        args.writers
-    );
-    println!("    {:>8} {:>14}", "batch", "purchases/s");
-    for c in &ceilings {
-        println!(
-            "    {:>8} {:>14.0}   ({} writers)",
-            c.batch, c.purchases_per_s, c.writers
-        );
-    }
-    println!();
-    println!(
-        "(2) end to end through the purchases service (writers {}, batch max {}, batch wait {} ms)",
-        args.writers, args.batch_max, args.batch_wait_ms
-    );
-    println!(
-        "    {:>6} {:>12} {:>8} {:>8} {:>8} {:>9} {:>7} {:>9} {:>9} {:>12}",
-        "conc",
-        "purchases/s",
-        "p50 ms",
-        "p90 ms",
-        "p99 ms",
-        "max ms",
-        "errors",
-        "avg batch",
-        "RSS MiB",
-        "vs ceiling"
-    );
-    for l in &levels {
-        let shape = l.avg_batch.round().max(1.0) as usize;
-        let ceiling = ceilings
-            .iter()
-            .find(|c| c.batch == shape)
-            .map_or(f64::NAN, |c| c.purchases_per_s);
-        println!(
-            "    {:>6} {:>12.0} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>7} {:>9.1} {:>9.1} {:>11.0}%",
-            l.concurrency,
-            l.purchases_per_s,
-            l.p50_ms,
-            l.p90_ms,
-            l.p99_ms,
-            l.max_ms,
-            l.errors,
-            l.avg_batch,
-            l.peak_rss_mib,
-            100.0 * l.purchases_per_s / ceiling
-        );
-    }
-    println!("    service peak RSS (VmHWM) over the whole run: {hwm:.1} MiB");
     drop(admin);
-    drop(snapshot_client);
-    Ok(())
+    Ok((levels, hwm))
 }

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use supermarket_chaos::Settings;
+use supermarket_dev_tools::chaos::Settings;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_round_of_faults_loses_no_purchase_and_counts_none_twice() {
@@ -30,7 +30,7 @@ async fn one_round_of_faults_loses_no_purchase_and_counts_none_twice() {
     // target). A fault never recovered within `watch` still fails.
     settings.enforce_recovery_target = false;
 
-    let report = supermarket_chaos::run(&settings)
+    let report = supermarket_dev_tools::chaos::run(&settings)
         .await
         .unwrap_or_else(|error| panic!("the chaos suite could not run: {error:?}"));
     println!("{}", report.render());

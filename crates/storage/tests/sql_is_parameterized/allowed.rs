@@ -54,12 +54,12 @@ pub const ALLOWED: &[(&str, &str, &str)] = &[
         "channel is a &'static str identifier written in the code (\"catalog\"); LISTEN takes no parameters",
     ),
     (
-        "crates/cli/src/up.rs",
+        "crates/cli/src/up/provision.rs",
         "CREATE DATABASE \\\"{name}\\\"",
         "UP_OLTP_DATABASE/UP_ANALYTICS_DATABASE are validated by `database_name` (a-z, 0-9, _) and quoted; CREATE DATABASE takes no parameters",
     ),
     (
-        "crates/cli/src/up.rs",
+        "crates/cli/src/up/provision.rs",
         "CREATE DATABASE {name}",
         "the error message of the statement above, not SQL",
     ),
@@ -119,13 +119,13 @@ pub const ALLOWED: &[(&str, &str, &str)] = &[
         "generated names: bench_freshness_<8 hex digits>[_analytics]",
     ),
     (
-        "bench/ingest/main.rs",
+        "bench/ingest/database.rs",
         "CREATE DATABASE {name}",
-        "generated name: bench_ingest_<process id>",
+        "generated names: bench_ingest_<process id>[_pipeline|_analytics]",
     ),
     (
-        "bench/ingest/main.rs",
+        "bench/ingest/database.rs",
         "DROP DATABASE IF EXISTS {name}",
-        "generated name: bench_ingest_<process id>",
+        "generated names: bench_ingest_<process id>[_pipeline|_analytics]",
     ),
 ];

@@ -22,8 +22,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::db::Db;
-use crate::tills::Tills;
+use crate::chaos::db::Db;
+use crate::chaos::tills::Tills;
 
 pub const PROBE_EVERY: Duration = Duration::from_millis(100);
 /// Probes in a row under the lag target needed to call it recovered.

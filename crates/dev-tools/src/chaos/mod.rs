@@ -13,11 +13,12 @@
 //! - [`postgres`], [`nats`]: the private servers.
 //! - [`cluster`]: [`Cluster`](cluster::Cluster), every process of the system under test.
 //! - [`tills`]: the load and the ledger of every acknowledged sale.
+//! - [`faults`]: [`Fault`](faults::Fault), the faults of a round and injecting one.
 //! - [`recovery`]: probe sales measuring the time back to normal after a restart.
 //! - [`verify`]: the checks against OLTP, the read models and the lake.
 //! - [`lake`]: the lake read back by DuckDB.
 //! - [`report`]: the table printed at the end.
-//! - this file: [`Settings`], [`Fault`] and [`run`].
+//! - this file: [`Settings`] and [`run`] (the load, the rounds of faults, the drain).
 //!
 //! The suite is the supervisor: it restarts what it killed. A service that
 //! stops on its own is restarted too (as `restart: unless-stopped` would)
@@ -26,6 +27,7 @@
 
 pub mod cluster;
 pub mod db;
+pub mod faults;
 pub mod lake;
 pub mod nats;
 pub mod postgres;
@@ -35,20 +37,25 @@ pub mod report;
 pub mod tills;
 pub mod verify;
 
+pub use faults::Fault;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use supermarket_process::non_empty_env;
+use supermarket_storage::oltp::audit;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::cluster::{Cluster, Service};
-use crate::db::Db;
-use crate::recovery::Window;
-use crate::report::{Report, Step};
-use crate::tills::Tills;
+use crate::chaos::cluster::Cluster;
+use crate::chaos::db::Db;
+use crate::chaos::faults::inject;
+use crate::chaos::recovery::Window;
+use crate::chaos::report::{Report, Step};
+use crate::chaos::tills::Tills;
 
 /// Everything a run needs.
 #[derive(Clone, Debug)]
@@ -121,65 +128,6 @@ impl Settings {
             seed: 6,
             // Every request is logged at info: too much to read in a failure report.
             rust_log: "info,supermarket_http::request_id=warn".to_owned(),
-        }
-    }
-}
-
-/// A setting from the environment; empty counts as unset (as in `.env.example`).
-fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
-}
-
-/// One fault of a round.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fault {
-    /// SIGKILL a service process, restart it after `down`.
-    Kill(Service),
-    /// SIGKILL nats-server, restart it after `down`.
-    Nats,
-    /// PostgreSQL fast shutdown, then start at once (`pg_ctl -m fast restart`).
-    Postgres,
-    /// SIGKILL purchases instance `n`, the relay, the consumer and
-    /// nats-server, fast-stop PostgreSQL; after `down`, start everything.
-    All(usize),
-}
-
-impl Fault {
-    /// The faults of round `round` (1-based): each single fault, then all
-    /// together. The purchases instance alternates between rounds.
-    pub fn round(round: u32) -> Vec<Fault> {
-        let instance = (round as usize + 1) % 2;
-        vec![
-            Fault::Kill(Service::Purchases(instance)),
-            Fault::Kill(Service::Relay),
-            Fault::Kill(Service::Consumer),
-            Fault::Nats,
-            Fault::Postgres,
-            Fault::All(instance),
-        ]
-    }
-
-    pub fn label(self) -> String {
-        match self {
-            Fault::Kill(Service::Purchases(index)) => format!("SIGKILL purchases-{}", index + 1),
-            Fault::Kill(Service::Relay) => "SIGKILL relay".to_owned(),
-            Fault::Kill(Service::Consumer) => "SIGKILL analytics-consumer".to_owned(),
-            Fault::Nats => "SIGKILL nats-server".to_owned(),
-            Fault::Postgres => "PostgreSQL fast restart".to_owned(),
-            Fault::All(index) => format!(
-                "all together: SIGKILL purchases-{}, relay, consumer, nats-server + PostgreSQL fast restart",
-                index + 1
-            ),
-        }
-    }
-
-    /// Where the recovery probes go: the restarted instance when one was.
-    fn probe_target(self) -> Option<usize> {
-        match self {
-            Fault::Kill(Service::Purchases(index)) | Fault::All(index) => Some(index),
-            _ => None,
         }
     }
 }
@@ -345,53 +293,6 @@ async fn exercise(settings: &Settings, cluster: &mut Cluster) -> anyhow::Result<
     Ok(report)
 }
 
-/// Injects `fault`; returns when the restart began (the recovery clock's zero).
-async fn inject(
-    cluster: &mut Cluster,
-    fault: Fault,
-    down: Duration,
-) -> anyhow::Result<DateTime<Utc>> {
-    tracing::info!(fault = fault.label(), "injecting");
-    match fault {
-        Fault::Kill(service) => {
-            cluster.process(service).kill().await?;
-            tokio::time::sleep(down).await;
-            let at = Utc::now();
-            cluster.process(service).start()?;
-            Ok(at)
-        }
-        Fault::Nats => {
-            cluster.nats.process().kill().await?;
-            tokio::time::sleep(down).await;
-            let at = Utc::now();
-            cluster.nats.start_again().await?;
-            Ok(at)
-        }
-        Fault::Postgres => {
-            cluster.postgres.fast_stop().await?;
-            let at = Utc::now();
-            cluster.postgres.start_again().await?;
-            Ok(at)
-        }
-        Fault::All(index) => {
-            let services = [Service::Purchases(index), Service::Relay, Service::Consumer];
-            for service in services {
-                cluster.process(service).kill().await?;
-            }
-            cluster.nats.process().kill().await?;
-            cluster.postgres.fast_stop().await?;
-            tokio::time::sleep(down).await;
-            let at = Utc::now();
-            cluster.postgres.start_again().await?;
-            cluster.nats.start_again().await?;
-            for service in services {
-                cluster.process(service).start()?;
-            }
-            Ok(at)
-        }
-    }
-}
-
 /// Waits until the outbox is empty, analytics applied every OLTP purchase
 /// and the lake holds every one (no roll half written).
 async fn drain(cluster: &mut Cluster, limit: Duration, report: &mut Report) -> anyhow::Result<()> {
@@ -401,8 +302,8 @@ async fn drain(cluster: &mut Cluster, limit: Duration, report: &mut Report) -> a
     let mut last = (0, 0, 0, 0, 0);
     loop {
         let state = async {
-            let row = oltp.client().await?.query_one("SELECT (SELECT count(*) FROM purchases), (SELECT count(*) FROM outbox)", &[]).await?;
-            let (purchases, outbox): (i64, i64) = (row.get(0), row.get(1));
+            let counts = audit::purchase_counts(oltp.client().await?).await?;
+            let (purchases, outbox) = (counts.purchases, counts.outbox);
             let row = analytics
                 .client()
                 .await?

@@ -133,16 +133,8 @@ impl Process {
     /// Sends `signal` to the running process (nothing when it is not running).
     pub fn signal(&self, signal: libc::c_int) -> anyhow::Result<()> {
         if let Some(child) = &self.child {
-            let pid = libc::pid_t::try_from(child.id()).context("a pid beyond pid_t")?;
-            // SAFETY: plain syscall on a pid we own and have not reaped yet,
-            // so it cannot name another process.
-            if unsafe { libc::kill(pid, signal) } != 0 {
-                let error = std::io::Error::last_os_error();
-                // Already gone (exited, not reaped yet): nothing to signal.
-                if error.raw_os_error() != Some(libc::ESRCH) {
-                    return Err(error).with_context(|| format!("cannot signal {}", self.spec.name));
-                }
-            }
+            supermarket_process::send_signal(child.id(), signal)
+                .with_context(|| format!("cannot signal {}", self.spec.name))?;
         }
         Ok(())
     }
@@ -254,19 +246,12 @@ impl Process {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-            // SAFETY: as in `signal`: our own, unreaped child.
-            unsafe { libc::kill(pid, self.spec.drop_signal) };
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
+        // Nothing to report to on a clean-up path: the child is reaped either way.
+        let _ = supermarket_process::stop_blocking(
+            &mut child,
+            self.spec.drop_signal,
+            Duration::from_secs(10),
+        );
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::process::{self, Process, Spec};
+use crate::chaos::process::{self, Process, Spec};
 
 pub struct Nats {
     process: Process,
@@ -14,7 +14,8 @@ pub struct Nats {
     monitor_port: u16,
 }
 
-/// `nats-server`: the given path, else on `PATH`, else /usr/sbin (Debian).
+/// `nats-server`: the given path, else on `PATH`, else /usr/sbin (Debian) and the
+/// other folders of [`supermarket_process::find_program`].
 pub fn find_server(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(path) = given {
         anyhow::ensure!(
@@ -24,13 +25,9 @@ pub fn find_server(given: Option<&Path>) -> anyhow::Result<PathBuf> {
         );
         return Ok(path.to_owned());
     }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/bin")])
-        .map(|dir| dir.join("nats-server"))
-        .find(|path| path.is_file())
-        .context("no nats-server found: install it (Debian: apt install nats-server) or set CHAOS_NATS_SERVER")
+    supermarket_process::find_program("nats-server").context(
+        "no nats-server found: install it (Debian: apt install nats-server) or set CHAOS_NATS_SERVER",
+    )
 }
 
 impl Nats {

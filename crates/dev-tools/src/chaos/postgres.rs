@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::process::{self, Process, Spec};
+use crate::chaos::process::{self, Process, Spec};
 
 pub struct Postgres {
     process: Process,
@@ -166,7 +166,7 @@ impl Postgres {
             .wait_ready(
                 Duration::from_secs(60),
                 Duration::from_millis(50),
-                async || match crate::db::connect(&url).await {
+                async || match crate::chaos::db::connect(&url).await {
                     Ok(client) => client.simple_query("SELECT 1").await.is_ok(),
                     Err(_) => false,
                 },

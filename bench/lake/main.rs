@@ -8,7 +8,7 @@
 //! fresh stream, all removed at the end.
 //!
 //! ```text
-//! cargo run -p supermarket-lake --example lake_bench -- [events, default 200000] [roll events, default 100000]
+//! bench/lake/run.sh [events, default 200000] [roll events, default 100000]
 //! ```
 
 use std::time::{Duration, Instant};

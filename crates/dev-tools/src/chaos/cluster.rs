@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use crate::Settings;
-use crate::nats::Nats;
-use crate::postgres::Postgres;
-use crate::process::{self, Process, Spec};
+use crate::chaos::Settings;
+use crate::chaos::nats::Nats;
+use crate::chaos::postgres::Postgres;
+use crate::chaos::process::{self, Process, Spec};
 
 /// A service process of the platform.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,7 +87,7 @@ impl Cluster {
         std::fs::set_permissions(&work, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
         tracing::info!(work = %work.display(), "starting PostgreSQL and nats-server");
         let postgres = Postgres::start(&work, settings.pg_bindir.as_deref()).await?;
-        let admin = crate::db::connect(&postgres.url("postgres")).await?;
+        let admin = crate::chaos::db::connect(&postgres.url("postgres")).await?;
         for statement in CREATE_DATABASES {
             admin
                 .batch_execute(statement)

@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 use std::process::ExitStatus;
 use std::time::Duration;
 
-use crate::Settings;
-use crate::recovery::{Backlog, Recovery, Window};
-use crate::tills::Ledger;
-use crate::verify::Verdict;
+use crate::chaos::Settings;
+use crate::chaos::recovery::{Backlog, Recovery, Window};
+use crate::chaos::tills::Ledger;
+use crate::chaos::verify::Verdict;
 
 /// One fault (or the steady-state baseline, round 0).
 #[derive(Clone, Debug)]
