@@ -2,7 +2,7 @@
 //! purchases service does the analytics API show it?
 //!
 //! Everything runs for real in this process on 127.0.0.1: the purchases
-//! service, the outbox relay, the analytics consumer (with its lake sink)
+//! service, the outbox relay, the analytics consumer, the lake sink
 //! and the analytics API, on fresh databases and a fresh JetStream stream.
 //! Background cashiers send purchases at `--rate` per second; every
 //! `1/--probes` second a probe buys as a brand-new customer and polls
@@ -139,14 +139,20 @@ async fn measure(
                 max_ack_pending: 20_000,
             },
             time_zone: supermarket_analytics::timezone::StoreTimeZone::utc(),
-            lake: supermarket_lake::LakeConfig {
-                lake_url: lake_dir.to_string_lossy().into_owned(),
-                roll_seconds: 10,
-                roll_events: 100_000,
-                consumer_name: "lake".into(),
-            },
         },
     )
+    .await?;
+    let lake = supermarket_lake::service::Application::build(supermarket_lake::service::Config {
+        addr: "127.0.0.1:0".parse()?,
+        analytics: supermarket_storage::AnalyticsDatabaseArgs::new(analytics_url, 2),
+        nats: nats.clone(),
+        lake: supermarket_lake::LakeConfig {
+            lake_url: lake_dir.to_string_lossy().into_owned(),
+            roll_seconds: 10,
+            roll_events: 100_000,
+            consumer_name: "lake".into(),
+        },
+    })
     .await?;
     let api = supermarket_analytics::api::Application::build(supermarket_analytics::api::Config {
         addr: "127.0.0.1:0".parse()?,
@@ -164,6 +170,7 @@ async fn measure(
         tokio::spawn(purchases.run_until_stopped(shutdown.clone())),
         tokio::spawn(relay.run_until_stopped(shutdown.clone())),
         tokio::spawn(consumer.run_until_stopped(shutdown.clone())),
+        tokio::spawn(lake.run_until_stopped(shutdown.clone())),
         tokio::spawn(api.run_until_stopped(shutdown.clone())),
     ];
 

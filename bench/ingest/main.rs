@@ -14,7 +14,7 @@
 //!
 //! By default the load levels run twice, each series saying what was running:
 //! against the purchases service alone, then with the whole pipeline (the
-//! outbox relay and the analytics consumer with its lake, NATS at NATS_URL)
+//! outbox relay and the analytics consumer and lake sink, NATS at NATS_URL)
 //! on databases of its own (`--pipeline purchases|whole|both`).
 //!
 //! Modules: [`database`] the throwaway databases; [`load`] one level of HTTP
@@ -57,8 +57,10 @@ enum Command {
     Serve(supermarket_purchases::Config),
     /// Run the outbox relay (used by `all` for the whole pipeline).
     ServeRelay(supermarket_relay::Config),
-    /// Run the analytics consumer with its lake sink (used by `all` for the whole pipeline).
+    /// Run the analytics consumer (used by `all` for the whole pipeline).
     ServeConsumer(supermarket_analytics::consumer::Config),
+    /// Run the lake sink (used by `all` for the whole pipeline).
+    ServeLakeSink(supermarket_lake::service::Config),
 }
 
 #[derive(clap::Args, Clone)]
@@ -96,7 +98,7 @@ pub struct AllArgs {
     #[arg(long)]
     keep_database: bool,
     /// What runs during the load: the purchases service alone, the whole
-    /// pipeline (plus the relay and the analytics consumer with its lake),
+    /// pipeline (plus the relay and the analytics consumer and lake sink),
     /// or both series one after the other.
     #[arg(long, default_value = "both", value_parser = ["both", "purchases", "whole"])]
     pipeline: String,
@@ -120,6 +122,10 @@ async fn main() -> anyhow::Result<()> {
             supermarket_http::telemetry::init();
             supermarket_analytics::consumer::run(config, supermarket_http::shutdown::on_signal())
                 .await
+        }
+        Command::ServeLakeSink(config) => {
+            supermarket_http::telemetry::init();
+            supermarket_lake::service::run(config, supermarket_http::shutdown::on_signal()).await
         }
         Command::All(args) => all(args).await,
     }
@@ -148,7 +154,7 @@ async fn all(args: AllArgs) -> anyhow::Result<()> {
 /// What was running during one series of load levels.
 const ALONE: &str = "purchases service alone (relay, consumer and lake stopped)";
 const WHOLE: &str =
-    "whole pipeline: purchases + outbox relay + analytics consumer with its lake, NATS at NATS_URL";
+    "whole pipeline: purchases + outbox relay + analytics consumer and lake sink, NATS at NATS_URL";
 
 /// The measurements of `ingest all`: the load levels against the purchases
 /// service alone on the fresh database `name` at `url`, then (on a database

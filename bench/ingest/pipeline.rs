@@ -1,5 +1,5 @@
 //! The rest of the pipeline for the whole-pipeline run: the outbox relay and
-//! the analytics consumer with its lake sink, each in its own process (this
+//! the analytics consumer and the lake sink, each in its own process (this
 //! binary's `serve-relay` / `serve-consumer`, the same library code as
 //! `supermarket serve relay` / `analytics-consumer`), on an analytics
 //! database, a JetStream stream and a lake folder of their own, so the
@@ -17,6 +17,7 @@ use anyhow::Context;
 pub struct Pipeline {
     relay: tokio::process::Child,
     consumer: tokio::process::Child,
+    lake_sink: tokio::process::Child,
     nats: supermarket_events::NatsArgs,
     lake_dir: PathBuf,
 }
@@ -45,7 +46,7 @@ impl Pipeline {
             format!("{name}.purchases"),
         );
         let lake_dir = std::env::temp_dir().join(format!("{name}_lake"));
-        let (relay_port, consumer_port) = (free_port()?, free_port()?);
+        let (relay_port, consumer_port, lake_port) = (free_port()?, free_port()?, free_port()?);
         let child = |subcommand: &str| {
             let mut command = tokio::process::Command::new(std::env::current_exe()?);
             command
@@ -58,6 +59,7 @@ impl Pipeline {
                 .env("LAKE_URL", &lake_dir)
                 .env("RELAY_ADDR", format!("127.0.0.1:{relay_port}"))
                 .env("CONSUMER_ADDR", format!("127.0.0.1:{consumer_port}"))
+                .env("LAKE_SINK_ADDR", format!("127.0.0.1:{lake_port}"))
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::null())
                 .kill_on_drop(true);
@@ -69,21 +71,29 @@ impl Pipeline {
         let consumer = child("serve-consumer")?
             .spawn()
             .context("cannot start the analytics consumer")?;
+        let lake_sink = child("serve-lake-sink")?
+            .spawn()
+            .context("cannot start the lake sink")?;
         let pipeline = Pipeline {
             relay,
             consumer,
+            lake_sink,
             nats,
             lake_dir,
         };
-        for (what, port) in [("relay", relay_port), ("analytics consumer", consumer_port)] {
+        for (what, port) in [
+            ("relay", relay_port),
+            ("analytics consumer", consumer_port),
+            ("lake sink", lake_port),
+        ] {
             wait_ready(what, port).await?;
         }
         Ok(pipeline)
     }
 
-    /// Stops both processes, then removes the stream and the lake folder.
+    /// Stops the three processes, then removes the stream and the lake folder.
     pub async fn stop(mut self) {
-        for child in [&mut self.relay, &mut self.consumer] {
+        for child in [&mut self.relay, &mut self.consumer, &mut self.lake_sink] {
             // The benchmark is over: how they end does not change a figure.
             let _ = supermarket_process::stop(
                 child,

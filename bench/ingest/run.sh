@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ingest benchmark: PostgreSQL ceiling vs end-to-end POS ingest, through the
 # purchases service alone and then with the whole pipeline running (relay,
-# analytics consumer with its lake; NATS at NATS_URL).
+# analytics consumer, lake sink; NATS at NATS_URL).
 #
 # Builds the driver in release mode and runs it against a fresh database on
 # the PostgreSQL server of BENCH_ADMIN_URL (default: local, user postgres).

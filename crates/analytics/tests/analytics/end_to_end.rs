@@ -46,17 +46,27 @@ async fn the_original_data_gives_the_original_answers() {
             nats: nats_args(&nats),
             consumer: consumer_args(&nats, 30),
             time_zone: zone("UTC"),
-            lake: supermarket_lake::LakeConfig {
-                lake_url: lake_dir.to_string_lossy().into_owned(),
-                roll_seconds: 1,
-                roll_events: 100_000,
-                consumer_name: format!("{}_lake", nats.consumer),
-            },
         },
     )
     .await
     .expect("consumer starts");
     let consumer_port = consumer.port();
+    // The lake sink is a service of its own, a sibling consumer of the stream.
+    let lake = supermarket_lake::service::Application::build(supermarket_lake::service::Config {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        analytics: supermarket_storage::AnalyticsDatabaseArgs::new(db.analytics_url.clone(), 2),
+        nats: nats_args(&nats),
+        lake: supermarket_lake::LakeConfig {
+            lake_url: lake_dir.to_string_lossy().into_owned(),
+            roll_seconds: 1,
+            roll_events: 100_000,
+            consumer_name: format!("{}_lake", nats.consumer),
+        },
+    })
+    .await
+    .expect("lake sink starts");
+    let lake_port = lake.port();
+    let lake_task = tokio::spawn(lake.run_until_stopped(shutdown.clone()));
     let relay_task = tokio::spawn(relay.run_until_stopped(shutdown.clone()));
     let consumer_task = tokio::spawn(consumer.run_until_stopped(shutdown.clone()));
     let api = Api::start(&db, 3, "UTC").await;
@@ -96,15 +106,27 @@ async fn the_original_data_gives_the_original_answers() {
         "the relay emptied the outbox"
     );
 
-    // The lake sink runs in the consumer process: raw events reach Parquet files.
+    // The lake sink, beside the consumer: raw events reach Parquet files,
+    // every one of them, as its /metrics counts.
     let started = Instant::now();
-    while !has_parquet(&lake_dir) {
+    let written = format!("lake_events_written_total {purchases}");
+    loop {
+        let lake_metrics = reqwest::get(format!("http://127.0.0.1:{lake_port}/metrics"))
+            .await
+            .expect("lake metrics")
+            .text()
+            .await
+            .expect("text");
+        if lake_metrics.contains(&written) {
+            break;
+        }
         assert!(
             started.elapsed() < Duration::from_secs(15),
-            "no Parquet file in the lake"
+            "the lake sink did not write all {purchases} events: {lake_metrics}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(has_parquet(&lake_dir), "no Parquet file in the lake");
 
     let metrics = reqwest::get(format!("http://127.0.0.1:{consumer_port}/metrics"))
         .await
@@ -126,6 +148,10 @@ async fn the_original_data_gives_the_original_answers() {
         .await
         .expect("consumer joined")
         .expect("consumer stopped cleanly");
+    lake_task
+        .await
+        .expect("lake sink joined")
+        .expect("lake sink stopped cleanly");
     let _ = std::fs::remove_dir_all(&lake_dir);
     nats.cleanup().await;
 }

@@ -61,9 +61,10 @@ pub fn print(
         url(addresses.products)
     );
     println!(
-        "  Relay, consumer     {}/metrics   {}/metrics",
+        "  Metrics             relay {}/metrics   consumer {}/metrics   lake {}/metrics",
         url(addresses.relay),
-        url(addresses.analytics_consumer)
+        url(addresses.analytics_consumer),
+        url(addresses.lake_sink)
     );
     match credentials {
         Some(Credentials { owner, cashier }) => {

@@ -1,4 +1,4 @@
-//! The five services of `supermarket up`, run as tasks of this process with
+//! The six services of `supermarket up`, run as tasks of this process with
 //! the settings `supermarket serve …` would read: where each listens
 //! ([`ServiceAddresses`]), the settings they share, starting them and
 //! watching them until the end.
@@ -22,6 +22,7 @@ pub struct ServiceAddresses {
     pub products: SocketAddr,
     pub relay: SocketAddr,
     pub analytics_consumer: SocketAddr,
+    pub lake_sink: SocketAddr,
 }
 
 impl ServiceAddresses {
@@ -35,6 +36,7 @@ impl ServiceAddresses {
             products: unset,
             relay: unset,
             analytics_consumer: unset,
+            lake_sink: unset,
         };
         for (variable, port, addr) in addresses.listeners() {
             *addr = match non_empty_env(variable) {
@@ -49,13 +51,14 @@ impl ServiceAddresses {
 
     /// Each address with the variable that sets it and its default port:
     /// the one list to extend when a service is added.
-    fn listeners(&mut self) -> [(&'static str, u16, &mut SocketAddr); 5] {
+    fn listeners(&mut self) -> [(&'static str, u16, &mut SocketAddr); 6] {
         [
             ("PURCHASES_ADDR", 8000, &mut self.purchases),
             ("ANALYTICS_ADDR", 8001, &mut self.analytics_api),
             ("PRODUCTS_ADDR", 8002, &mut self.products),
             ("RELAY_ADDR", 8003, &mut self.relay),
             ("CONSUMER_ADDR", 8004, &mut self.analytics_consumer),
+            ("LAKE_SINK_ADDR", 8005, &mut self.lake_sink),
         ]
     }
 
@@ -165,6 +168,7 @@ pub fn start(
     let relay: supermarket_relay::Config = settings("relay", shared, &[])?;
     let consumer: supermarket_analytics::consumer::Config =
         settings("analytics-consumer", shared, &[])?;
+    let lake_sink: supermarket_lake::service::Config = settings("lake-sink", shared, &[])?;
     let token = shutdown.clone();
     tasks.spawn(async move {
         (
@@ -188,6 +192,13 @@ pub fn start(
         (
             "analytics-consumer",
             supermarket_analytics::consumer::run(consumer, token).await,
+        )
+    });
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        (
+            "lake-sink",
+            supermarket_lake::service::run(lake_sink, token).await,
         )
     });
     Ok(tasks)
@@ -249,6 +260,7 @@ mod tests {
             products: any,
             relay: any,
             analytics_consumer: any,
+            lake_sink: any,
         };
         let reachable = addresses.reachable();
         assert_eq!(

@@ -1,7 +1,7 @@
 //! The system under test, every part a separate process on this machine:
 //! a private PostgreSQL (OLTP and analytics databases), a private
 //! nats-server, two purchases instances, the relay and the analytics
-//! consumer (with its lake sink writing to a local folder).
+//! consumer and the lake sink (writing to a local folder).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,7 @@ pub enum Service {
     Purchases(usize),
     Relay,
     Consumer,
+    LakeSink,
 }
 
 /// Every process of the run. Field order is drop order: services first,
@@ -29,6 +30,7 @@ pub struct Cluster {
     pub purchases: Vec<Process>,
     pub relay: Process,
     pub consumer: Process,
+    pub lake_sink: Process,
     pub nats: Nats,
     pub postgres: Postgres,
     pub work: PathBuf,
@@ -196,19 +198,33 @@ impl Cluster {
             &[
                 ("CONSUMER_ADDR", format!("127.0.0.1:{consumer_port}")),
                 ("ANALYTICS_DB_POOL_SIZE", "4".to_owned()),
-                ("LAKE_URL", lake_dir.to_string_lossy().into_owned()),
-                ("LAKE_ROLL_SECONDS", settings.lake_roll_seconds.to_string()),
             ],
         ));
         ready_urls.push((
             Service::Consumer,
             format!("http://127.0.0.1:{consumer_port}/ready"),
         ));
+        let lake_sink_port = process::free_port()?;
+        let lake_sink = Process::new(spec(
+            "lake-sink",
+            &["serve", "lake-sink"],
+            &[
+                ("LAKE_SINK_ADDR", format!("127.0.0.1:{lake_sink_port}")),
+                ("ANALYTICS_DB_POOL_SIZE", "2".to_owned()),
+                ("LAKE_URL", lake_dir.to_string_lossy().into_owned()),
+                ("LAKE_ROLL_SECONDS", settings.lake_roll_seconds.to_string()),
+            ],
+        ));
+        ready_urls.push((
+            Service::LakeSink,
+            format!("http://127.0.0.1:{lake_sink_port}/ready"),
+        ));
 
         let mut cluster = Cluster {
             purchases,
             relay,
             consumer,
+            lake_sink,
             nats,
             postgres,
             work,
@@ -229,7 +245,7 @@ impl Cluster {
 
     pub fn services(&self) -> Vec<Service> {
         let mut all: Vec<Service> = (0..self.purchases.len()).map(Service::Purchases).collect();
-        all.extend([Service::Relay, Service::Consumer]);
+        all.extend([Service::Relay, Service::Consumer, Service::LakeSink]);
         all
     }
 
@@ -238,6 +254,7 @@ impl Cluster {
             Service::Purchases(index) => &mut self.purchases[index],
             Service::Relay => &mut self.relay,
             Service::Consumer => &mut self.consumer,
+            Service::LakeSink => &mut self.lake_sink,
         }
     }
 
@@ -290,7 +307,7 @@ impl Cluster {
     }
 
     /// Stops the services the way an orchestrator does (SIGTERM, then
-    /// SIGKILL after 30 s): the consumer writes the lake roll in hand.
+    /// SIGKILL after 30 s): the lake sink writes the roll in hand.
     pub async fn stop_services(&mut self) -> anyhow::Result<Vec<(String, Option<ExitStatus>)>> {
         let mut statuses = Vec::new();
         for service in self.services() {
@@ -309,6 +326,7 @@ impl Cluster {
             "purchases-2",
             "relay",
             "analytics-consumer",
+            "lake-sink",
             "nats-server",
             "postgres",
         ] {

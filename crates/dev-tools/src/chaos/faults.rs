@@ -15,8 +15,8 @@ pub enum Fault {
     Nats,
     /// PostgreSQL fast shutdown, then start at once (`pg_ctl -m fast restart`).
     Postgres,
-    /// SIGKILL purchases instance `n`, the relay, the consumer and
-    /// nats-server, fast-stop PostgreSQL; after `down`, start everything.
+    /// SIGKILL purchases instance `n`, the relay, the consumer, the lake
+    /// sink and nats-server, fast-stop PostgreSQL; after `down`, start everything.
     All(usize),
 }
 
@@ -29,6 +29,7 @@ impl Fault {
             Fault::Kill(Service::Purchases(instance)),
             Fault::Kill(Service::Relay),
             Fault::Kill(Service::Consumer),
+            Fault::Kill(Service::LakeSink),
             Fault::Nats,
             Fault::Postgres,
             Fault::All(instance),
@@ -40,10 +41,11 @@ impl Fault {
             Fault::Kill(Service::Purchases(index)) => format!("SIGKILL purchases-{}", index + 1),
             Fault::Kill(Service::Relay) => "SIGKILL relay".to_owned(),
             Fault::Kill(Service::Consumer) => "SIGKILL analytics-consumer".to_owned(),
+            Fault::Kill(Service::LakeSink) => "SIGKILL lake-sink".to_owned(),
             Fault::Nats => "SIGKILL nats-server".to_owned(),
             Fault::Postgres => "PostgreSQL fast restart".to_owned(),
             Fault::All(index) => format!(
-                "all together: SIGKILL purchases-{}, relay, consumer, nats-server + PostgreSQL fast restart",
+                "all together: SIGKILL purchases-{}, relay, consumer, lake sink, nats-server + PostgreSQL fast restart",
                 index + 1
             ),
         }
@@ -87,7 +89,12 @@ pub(crate) async fn inject(
             Ok(at)
         }
         Fault::All(index) => {
-            let services = [Service::Purchases(index), Service::Relay, Service::Consumer];
+            let services = [
+                Service::Purchases(index),
+                Service::Relay,
+                Service::Consumer,
+                Service::LakeSink,
+            ];
             for service in services {
                 cluster.process(service).kill().await?;
             }

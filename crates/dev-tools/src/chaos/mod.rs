@@ -3,7 +3,7 @@
 //! Runs the platform as separate processes on this machine — a private
 //! PostgreSQL and nats-server started for the run (own data folders and
 //! ports), two `supermarket serve purchases` instances, the relay and the
-//! analytics consumer with its lake sink — drives them with simulated tills,
+//! analytics consumer, the lake sink — drives them with simulated tills,
 //! and while the load runs kills and restarts its parts, one at a time and
 //! then all together. Afterwards it lets the pipeline drain and checks that
 //! no acknowledged purchase was lost and none was counted twice, anywhere.
