@@ -109,24 +109,19 @@ pub struct AllArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
-        Command::Serve(config) => {
-            supermarket_http::telemetry::init();
-            supermarket_purchases::run(config, supermarket_http::shutdown::on_signal()).await
-        }
-        Command::ServeRelay(config) => {
-            supermarket_http::telemetry::init();
-            supermarket_relay::run(config, supermarket_http::shutdown::on_signal()).await
-        }
+    let command = Cli::parse().command;
+    // The services started as children log; `all` prints its tables.
+    if !matches!(command, Command::All(_)) {
+        supermarket_http::telemetry::init();
+    }
+    let shutdown = supermarket_http::shutdown::on_signal;
+    match command {
+        Command::Serve(config) => supermarket_purchases::run(config, shutdown()).await,
+        Command::ServeRelay(config) => supermarket_relay::run(config, shutdown()).await,
         Command::ServeConsumer(config) => {
-            supermarket_http::telemetry::init();
-            supermarket_analytics::consumer::run(config, supermarket_http::shutdown::on_signal())
-                .await
+            supermarket_analytics::consumer::run(config, shutdown()).await
         }
-        Command::ServeLakeSink(config) => {
-            supermarket_http::telemetry::init();
-            supermarket_lake::service::run(config, supermarket_http::shutdown::on_signal()).await
-        }
+        Command::ServeLakeSink(config) => supermarket_lake::service::run(config, shutdown()).await,
         Command::All(args) => all(args).await,
     }
 }

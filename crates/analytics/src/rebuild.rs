@@ -47,7 +47,6 @@ const TABLES: &str = "processed_events, customer_stats, customer_purchase_histog
 
 /// `supermarket analytics rebuild`.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    supermarket_http::telemetry::init();
     let mut oltp = supermarket_storage::connect_waiting(
         &args.database.database_url,
         "DATABASE_URL",

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::params::{Paging, check_paging};
-use super::plumbing::{Unavailable, connection, one, query, rows};
+use super::plumbing::{Unavailable, one, query, rows};
 
 /// How many customers are loyal: a sum over the purchase-count histogram
 /// (also the total of the `/api/v1/analytics/loyal-customers` pages).
@@ -60,7 +60,7 @@ pub struct UniqueCustomers {
 pub(super) async fn unique_customers(
     State(state): State<AppState>,
 ) -> Result<Json<UniqueCustomers>, ApiError> {
-    let client = connection(&state.pool).await?;
+    let client = state.pool.get().await?;
     let row = one(&client, "SELECT customers FROM sales_totals", &[]).await?;
     Ok(Json(UniqueCustomers {
         unique_customers: row.get(0),
@@ -92,7 +92,7 @@ pub(super) async fn loyal_customers(
 ) -> Result<Json<LoyalCustomers>, ApiError> {
     let paging = query(params)?;
     let (limit, offset) = check_paging(paging.limit, paging.offset, None)?;
-    let client = connection(&state.pool).await?;
+    let client = state.pool.get().await?;
     let min = state.loyal_min_purchases;
     let count_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&min];
     let page_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&min, &limit, &offset];
@@ -137,7 +137,7 @@ pub struct TopProduct {
 pub(super) async fn top_products(
     State(state): State<AppState>,
 ) -> Result<Json<TopProducts>, ApiError> {
-    let client = connection(&state.pool).await?;
+    let client = state.pool.get().await?;
     // rank <= 3 keeps exactly the rows of FETCH FIRST 3 ROWS WITH TIES.
     let rows = rows(&client,
         "SELECT product_name, units_sold, rank FROM (

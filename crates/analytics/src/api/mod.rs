@@ -33,9 +33,8 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::get;
-use supermarket_http::{Problem, Readiness};
+use supermarket_http::{Problem, Readiness, Service};
 use supermarket_storage::Pool;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
@@ -82,17 +81,12 @@ pub struct AppState {
     pub time_zone: StoreTimeZone,
 }
 
-/// The whole service: the analytics data (owner credentials), the owner
+/// The whole API: the analytics data (owner credentials), the owner
 /// dashboard at `/dashboard` and the login routes, plus the open `/`,
-/// `/health`, `/ready`, `/openapi.json`, `/docs`, with request ids and
-/// problem documents for unknown paths.
+/// `/openapi.json` and `/docs`. The [`Service`] adds `/health`, `/ready`
+/// and the standard layers (request ids, problem documents for unknown paths).
 pub fn router(state: AppState, auth: &supermarket_auth::Auth) -> Router {
-    let pool = state.pool.clone();
-    let readiness = Readiness::new(move || {
-        let pool = pool.clone();
-        async move { supermarket_storage::pool::check(&pool).await }
-    });
-    let router = routes(state)
+    routes(state)
         .route_layer(supermarket_auth::require(
             auth,
             supermarket_auth::Role::Owner,
@@ -100,9 +94,7 @@ pub fn router(state: AppState, auth: &supermarket_auth::Auth) -> Router {
         .route("/", get(legacy::service_info))
         .merge(auth.routes())
         .merge(supermarket_web::dashboard_router(auth))
-        .merge(supermarket_http::health::routes(readiness))
-        .merge(supermarket_http::openapi::routes(openapi_document()));
-    supermarket_http::with_standard_layers(router, BODY_LIMIT)
+        .merge(supermarket_http::openapi::routes(openapi_document()))
 }
 
 /// The data routes alone (no `/`, health, docs, access control or standard
@@ -126,49 +118,46 @@ pub fn routes(state: AppState) -> Router {
 
 /// A bound, ready-to-serve service (port 0 in tests).
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
+    service: Service,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let auth = supermarket_auth::Auth::from_config(&config.auth)?;
+        let analytics = &config.analytics;
         let pool = supermarket_storage::pool::pool(
-            &config.analytics.analytics_database_url,
+            &analytics.analytics_database_url,
             "ANALYTICS_DATABASE_URL",
-            usize::from(config.analytics.analytics_db_pool_size),
+            usize::from(analytics.analytics_db_pool_size),
         )?;
+        let service = Service::bind("analytics API", config.addr, "ANALYTICS_ADDR").await?;
         supermarket_storage::pool::wait_until_answers(
             &pool,
             "ANALYTICS_DATABASE_URL",
-            config.analytics.analytics_db_wait(),
+            analytics.analytics_db_wait(),
         )
         .await?;
-        let listener = supermarket_http::bind(config.addr, "ANALYTICS_ADDR").await?;
+        let readiness = Readiness::postgres(pool.clone());
         let state = AppState {
             pool,
             loyal_min_purchases: config.loyal_min_purchases,
             time_zone: config.time_zone,
         };
-        Ok(Application {
-            listener,
-            router: router(state, &auth),
-        })
+        let service = service.with_routes(router(state, &auth), readiness, BODY_LIMIT);
+        Ok(Application { service })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+        self.service.port()
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        tracing::info!(port = self.port(), "analytics API started");
-        supermarket_http::serve(self.listener, self.router, shutdown).await
+        self.service.run_until_stopped(shutdown).await
     }
 }
 
 /// `supermarket serve analytics-api`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    supermarket_http::telemetry::init();
     Application::build(config)
         .await?
         .run_until_stopped(shutdown)

@@ -1,35 +1,12 @@
-//! What every handler goes through: a pooled connection ([`connection`]),
-//! statements prepared once per connection ([`rows`], [`one`]), and the
-//! problem documents of database errors ([`database_error`]: 503 when the
-//! database is gone) and of bad parameters ([`query`], [`bad_parameter`],
-//! [`bad_range`]). Kept in one place so the error mapping is one change.
-
-use std::time::Duration;
+//! What every handler goes through: statements prepared once per pooled
+//! connection ([`rows`], [`one`]; database errors become answers through
+//! http-kit's one mapping) and the problem documents of bad parameters
+//! ([`query`], [`bad_parameter`], [`bad_range`]).
 
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
 use axum::http::StatusCode;
 use supermarket_http::{ApiError, Problem};
-use supermarket_storage::Pool;
-
-pub(super) async fn connection(pool: &Pool) -> Result<deadpool_postgres::Object, ApiError> {
-    match tokio::time::timeout(Duration::from_secs(2), pool.get()).await {
-        Ok(Ok(client)) => Ok(client),
-        Ok(Err(error)) => Err(ApiError::unavailable(error)),
-        Err(_) => Err(ApiError::unavailable(anyhow::anyhow!(
-            "timed out waiting for an analytics database connection"
-        ))),
-    }
-}
-
-pub(super) fn database_error(error: tokio_postgres::Error) -> ApiError {
-    // A closed connection means the database went away: 503, not 500.
-    if error.is_closed() {
-        ApiError::unavailable(error)
-    } else {
-        ApiError::Internal(error.into())
-    }
-}
 
 pub(super) fn bad_parameter(detail: impl Into<String>) -> ApiError {
     Problem::new(
@@ -66,11 +43,8 @@ pub(super) async fn rows(
     sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<Vec<tokio_postgres::Row>, ApiError> {
-    let statement = client.prepare_cached(sql).await.map_err(database_error)?;
-    client
-        .query(&statement, params)
-        .await
-        .map_err(database_error)
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.query(&statement, params).await?)
 }
 
 pub(super) async fn one(
@@ -78,11 +52,8 @@ pub(super) async fn one(
     sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<tokio_postgres::Row, ApiError> {
-    let statement = client.prepare_cached(sql).await.map_err(database_error)?;
-    client
-        .query_one(&statement, params)
-        .await
-        .map_err(database_error)
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.query_one(&statement, params).await?)
 }
 
 /// Every report reads the analytics database: 503 with `Retry-After` while

@@ -16,7 +16,7 @@ use super::params::{
     LoyalQuery, MAX_DAILY_RANGE_DAYS, MAX_HOURLY_RANGE_DAYS, SalesRange, check_paging,
     prefix_bounds,
 };
-use super::plumbing::{Unavailable, bad_parameter, connection, database_error, one, query, rows};
+use super::plumbing::{Unavailable, bad_parameter, one, query, rows};
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Kpis {
@@ -42,7 +42,7 @@ pub struct Today {
 /// Headline figures: all-time and today (store time zone).
 #[utoipa::path(get, path = "/api/v1/analytics/kpis", tag = "analytics", responses((status = 200, body = Kpis), Unavailable))]
 pub(super) async fn kpis(State(state): State<AppState>) -> Result<Json<Kpis>, ApiError> {
-    let client = connection(&state.pool).await?;
+    let client = state.pool.get().await?;
     let today = state.time_zone.today();
     let row = one(&client,
         "SELECT t.purchases, t.revenue_cents, t.items_sold, t.customers,
@@ -109,7 +109,7 @@ async fn branch_sales<Report: BranchSalesReport>(
         Report::DEFAULT_DAYS,
         Report::MAX_DAYS,
     )?;
-    let client = connection(&state.pool).await?;
+    let client = state.pool.get().await?;
     let rows = rows(&client, Report::SQL, &[&from, &to, &branch]).await?;
     Ok(Json(rows.iter().map(Report::from_row).collect()))
 }
@@ -205,16 +205,12 @@ pub(super) async fn customer(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<CustomerSummary>, ApiError> {
-    let client = connection(&state.pool).await?;
+    let client = state.pool.get().await?;
     let statement = client
         .prepare_cached("SELECT purchases, total_spent_cents, first_purchase_at, last_purchase_at FROM customer_stats WHERE customer_id = $1")
         .await
-        .map_err(database_error)?;
-    let Some(row) = client
-        .query_opt(&statement, &[&id])
-        .await
-        .map_err(database_error)?
-    else {
+        ?;
+    let Some(row) = client.query_opt(&statement, &[&id]).await? else {
         return Err(
             Problem::not_found(format!("no purchase of customer {id} has been recorded")).into(),
         );
@@ -266,7 +262,7 @@ pub(super) async fn loyal_customers_page(
             bad_parameter("`prefix` must be 1 to 32 hexadecimal digits of a customer id")
         })?),
     };
-    let client = connection(&state.pool).await?;
+    let client = state.pool.get().await?;
     let min = state.loyal_min_purchases;
     let page = async {
         match bounds {
@@ -321,7 +317,7 @@ pub struct Freshness {
 /// How current the read models are.
 #[utoipa::path(get, path = "/api/v1/analytics/freshness", tag = "analytics", responses((status = 200, body = Freshness), Unavailable))]
 pub(super) async fn freshness(State(state): State<AppState>) -> Result<Json<Freshness>, ApiError> {
-    let client = connection(&state.pool).await?;
+    let client = state.pool.get().await?;
     let row = one(&client,
         "SELECT events_applied, last_purchased_at, last_published_at, last_applied_at, dead_letters, clock_timestamp()
          FROM pipeline_freshness", &[]).await?;
