@@ -349,13 +349,13 @@ fn incoming(message: &async_nats::jetstream::Message) -> anyhow::Result<Incoming
     })
 }
 
-/// The consumer process with its HTTP listener bound.
-pub struct Application {
-    service: Service,
-}
+/// Builds the service: [`Application::build`] binds its address, waits for
+/// its dependencies and gives the [`Service`] to run (port 0 in tests: see
+/// [`Service::port`]).
+pub struct Application;
 
 impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
+    pub async fn build(config: Config) -> anyhow::Result<Service> {
         let service = Service::bind("analytics consumer", config.addr, "CONSUMER_ADDR").await?;
         let analytics = &config.analytics;
         let pool = supermarket_storage::pool::pool(
@@ -392,15 +392,7 @@ impl Application {
                 async move { metrics.render() }
             })
             .with_task("consumer loop", move |stop| consumer.run(stop));
-        Ok(Application { service })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.service.port()
-    }
-
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        self.service.run_until_stopped(shutdown).await
+        Ok(service)
     }
 }
 

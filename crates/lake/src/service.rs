@@ -34,16 +34,16 @@ pub struct Config {
     pub lake: LakeConfig,
 }
 
-/// The sink with its HTTP listener bound, ready to run.
-pub struct Application {
-    service: Service,
-}
+/// Builds the service: [`Application::build`] binds its address, waits for
+/// its dependencies and gives the [`Service`] to run (port 0 in tests: see
+/// [`Service::port`]).
+pub struct Application;
 
 impl Application {
     /// Binds the listener, checks `LAKE_URL` opens, and waits for the
     /// analytics database and NATS (the sink's loop reconnects by itself
     /// after that).
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
+    pub async fn build(config: Config) -> anyhow::Result<Service> {
         let service = Service::bind("lake sink", config.addr, "LAKE_SINK_ADDR").await?;
         // A malformed LAKE_URL stops the start, naming it.
         LakeStore::open(&config.lake.lake_url)?;
@@ -77,15 +77,7 @@ impl Application {
             .with_task("lake sink", move |stop| {
                 crate::run_sink(lake, nats, pool, metrics, stop)
             });
-        Ok(Application { service })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.service.port()
-    }
-
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        self.service.run_until_stopped(shutdown).await
+        Ok(service)
     }
 }
 

@@ -49,13 +49,13 @@ pub fn router(state: AppState) -> Router {
     api::api_routes(state).merge(openapi::routes(api::ApiDoc::openapi()))
 }
 
-/// A bound, ready-to-serve service (port 0 in tests).
-pub struct Application {
-    service: Service,
-}
+/// Builds the service: [`Application::build`] binds its address, waits for
+/// its dependencies and gives the [`Service`] to run (port 0 in tests: see
+/// [`Service::port`]).
+pub struct Application;
 
 impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
+    pub async fn build(config: Config) -> anyhow::Result<Service> {
         let database = &config.database;
         let pool = supermarket_storage::pool::pool(
             &database.database_url,
@@ -67,15 +67,7 @@ impl Application {
             .await?;
         let readiness = Readiness::postgres(pool.clone());
         let service = service.with_routes(router(AppState { pool }), readiness, BODY_LIMIT);
-        Ok(Application { service })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.service.port()
-    }
-
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        self.service.run_until_stopped(shutdown).await
+        Ok(service)
     }
 }
 

@@ -114,13 +114,13 @@ pub fn router(state: AppState, auth: &Auth) -> Router {
         .merge(openapi::routes(api::openapi_document()))
 }
 
-/// A bound service with its writer and catalog tasks ready to run.
-pub struct Application {
-    service: Service,
-}
+/// Builds the service: [`Application::build`] binds its address, waits for
+/// its dependencies and gives the [`Service`] to run (port 0 in tests: see
+/// [`Service::port`]).
+pub struct Application;
 
 impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
+    pub async fn build(config: Config) -> anyhow::Result<Service> {
         let auth = Auth::from_config(&config.auth)?;
         let url = &config.database.database_url;
         let pool = supermarket_storage::pool::pool(
@@ -166,17 +166,7 @@ impl Application {
                 writer_tasks.join().await;
                 Ok(())
             });
-        Ok(Application { service })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.service.port()
-    }
-
-    /// Serves until `shutdown`, then finishes in-flight requests and stores
-    /// every queued purchase before returning.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        self.service.run_until_stopped(shutdown).await
+        Ok(service)
     }
 }
 

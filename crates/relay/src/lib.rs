@@ -55,16 +55,15 @@ pub struct Config {
     pub poll_ms: u64,
 }
 
-/// A relay with its HTTP listener bound, ready to run.
-pub struct Application {
-    service: Service,
-    publisher: Arc<Publisher>,
-}
+/// Builds the service: [`Application::build`] binds its address, waits for
+/// its dependencies and gives the [`Service`] to run (port 0 in tests: see
+/// [`Service::port`]).
+pub struct Application;
 
 impl Application {
     /// Binds the listener, opens the database pool and NATS, and makes sure
     /// the stream exists.
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
+    pub async fn build(config: Config) -> anyhow::Result<Service> {
         let service = Service::bind("relay", config.addr, "RELAY_ADDR").await?;
         let database = &config.database;
         let pool = supermarket_storage::pool::pool(
@@ -106,20 +105,7 @@ impl Application {
                 relay_loop(looping, wake, poll, stop).await;
                 Ok(())
             });
-        Ok(Application { service, publisher })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.service.port()
-    }
-
-    pub fn publisher(&self) -> Arc<Publisher> {
-        self.publisher.clone()
-    }
-
-    /// Runs the relay loop and the HTTP endpoints until `shutdown`.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        self.service.run_until_stopped(shutdown).await
+        Ok(service)
     }
 }
 

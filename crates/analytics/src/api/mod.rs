@@ -116,13 +116,13 @@ pub fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A bound, ready-to-serve service (port 0 in tests).
-pub struct Application {
-    service: Service,
-}
+/// Builds the service: [`Application::build`] binds its address, waits for
+/// its dependencies and gives the [`Service`] to run (port 0 in tests: see
+/// [`Service::port`]).
+pub struct Application;
 
 impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
+    pub async fn build(config: Config) -> anyhow::Result<Service> {
         let auth = supermarket_auth::Auth::from_config(&config.auth)?;
         let analytics = &config.analytics;
         let pool = supermarket_storage::pool::pool(
@@ -144,15 +144,7 @@ impl Application {
             time_zone: config.time_zone,
         };
         let service = service.with_routes(router(state, &auth), readiness, BODY_LIMIT);
-        Ok(Application { service })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.service.port()
-    }
-
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        self.service.run_until_stopped(shutdown).await
+        Ok(service)
     }
 }
 
