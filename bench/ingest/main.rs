@@ -24,7 +24,7 @@
 
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
@@ -255,21 +255,7 @@ async fn http_levels(
         .spawn()
         .context("cannot start the service")?;
     let pid = service.id().context("service pid")?;
-    let http = reqwest::Client::new();
-    let ready = format!("http://127.0.0.1:{port}/ready");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !http
-        .get(&ready)
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the service did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    pipeline::wait_ready("purchases service", port).await?;
     let admin = supermarket_storage::connect(url, "bench database").await?;
     let mut levels = Vec::new();
     for &concurrency in &args.concurrency {
