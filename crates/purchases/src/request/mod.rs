@@ -4,6 +4,13 @@
 //! Items are parsed by hand from JSON values (not by a serde untagged enum)
 //! so that a bad item is reported by position and value, not as "did not
 //! match any variant".
+//!
+//! Module map:
+//! - `schema`: the hand-written OpenAPI schemas of the basket shapes
+//!   ([`ProductName`], [`ProductKey`], [`BasketItem`], [`SeedItems`]).
+//! - this file: the request bodies, item parsing into an [`Order`], the
+//!   problem documents, the `Idempotency-Key` header, [`validate`] and
+//!   [`request_hash`].
 // A `Problem` is large, but it is only built when a request is refused: the
 // happy path never moves one, so boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
@@ -11,18 +18,21 @@
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use supermarket_domain::{
     BasketLine, BranchError, CustomerId, ProductId, ProductRef, Purchase, PurchaseError, PurchaseId,
 };
 use supermarket_http::Problem;
 use supermarket_storage::oltp::purchases::{Idempotency, NewPurchase};
-use utoipa::openapi::{RefOr, Schema};
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::catalog::Snapshot;
+
+mod schema;
+
+pub use schema::{BasketItem, ProductKey, ProductName, SeedItems};
 
 /// `POST /api/v1/purchases`. Unknown members (such as a `total`) are ignored:
 /// prices and totals always come from the catalog.
@@ -47,7 +57,7 @@ pub struct PurchaseRequest {
     /// each product at most once, quantity exactly 1. A product the catalog
     /// does not hold is a 422 `unknown-product`; the same product twice
     /// (also spelled differently: `"milk"` and `1`) is a 422 `repeated-product`.
-    #[schema(schema_with = basket_items_schema)]
+    #[schema(schema_with = schema::basket_items_schema)]
     pub items: Vec<Value>,
 }
 
@@ -71,107 +81,6 @@ pub struct SeedPurchaseRequest {
     #[schema(value_type = SeedItems)]
     pub items_list: Value,
 }
-
-// The shapes a basket may take are parsed by hand (see `parse_item`), so
-// their schemas are written by hand too, with every rule of their shape:
-// names have something besides white space and no comma (product names never
-// do), ids are 32-bit integers, a quantity is 1, a list is not empty and has
-// no item twice. Whether a well-formed name or id is in the catalog, and
-// whether two spellings name the same product, only the catalog can tell.
-
-fn schema_from(value: Value) -> RefOr<Schema> {
-    serde_json::from_value(value).expect("a hand-written schema is a valid schema")
-}
-
-fn basket_items_schema() -> RefOr<Schema> {
-    schema_from(json!({
-        "type": "array",
-        "items": {"$ref": "#/components/schemas/BasketItem"},
-        "minItems": 1,
-        "uniqueItems": true,
-        "example": ["milk", 2, {"product": "eggs", "quantity": 1}],
-    }))
-}
-
-/// A product name as a client may write it (any case, surrounding spaces
-/// ignored).
-pub struct ProductName;
-
-impl PartialSchema for ProductName {
-    fn schema() -> RefOr<Schema> {
-        schema_from(json!({
-            "type": "string",
-            "description": "A product name, in any case; surrounding white space is ignored. Never empty, never a comma.",
-            "minLength": 1,
-            "pattern": supermarket_domain::catalog::PRODUCT_NAME_PATTERN,
-            "example": "milk",
-        }))
-    }
-}
-
-impl ToSchema for ProductName {}
-
-/// A product named by name or id.
-pub struct ProductKey;
-
-impl PartialSchema for ProductKey {
-    fn schema() -> RefOr<Schema> {
-        schema_from(json!({
-            "description": "A product, by name or by id.",
-            "oneOf": [
-                {"$ref": "#/components/schemas/ProductName"},
-                {"type": "integer", "format": "int32", "description": "A product id."},
-            ],
-        }))
-    }
-}
-
-impl ToSchema for ProductKey {}
-
-/// An item of a basket (documentation of the accepted shapes).
-pub struct BasketItem;
-
-impl PartialSchema for BasketItem {
-    fn schema() -> RefOr<Schema> {
-        schema_from(json!({
-            "description": "An item of a basket: a product name, a product id, or a product with its quantity.",
-            "oneOf": [
-                {"$ref": "#/components/schemas/ProductName"},
-                {"type": "integer", "format": "int32", "description": "A product id."},
-                {
-                    "type": "object",
-                    "description": "A product with an explicit quantity, which must be 1.",
-                    "required": ["product"],
-                    "properties": {
-                        "product": {"$ref": "#/components/schemas/ProductKey"},
-                        "quantity": {"type": ["integer", "null"], "minimum": 1, "maximum": 1,
-                                     "description": "Always 1 (absent or null: 1)."},
-                    },
-                },
-            ],
-        }))
-    }
-}
-
-impl ToSchema for BasketItem {}
-
-/// `items_list` of the seed endpoint.
-pub struct SeedItems;
-
-impl PartialSchema for SeedItems {
-    fn schema() -> RefOr<Schema> {
-        schema_from(json!({
-            "description": "Product names: a list, or one comma-separated string.",
-            "oneOf": [
-                {"type": "array", "items": {"$ref": "#/components/schemas/ProductName"}, "minItems": 1, "uniqueItems": true},
-                {"type": "string", "description": "Names separated by commas, e.g. \"milk,bread\": at least one.",
-                 "pattern": "[^,\\s]", "example": "milk,bread"},
-            ],
-        }))
-    }
-}
-
-impl ToSchema for SeedItems {}
 
 /// A request in one shape, whichever endpoint received it.
 #[derive(Debug)]

@@ -3,99 +3,30 @@
 //! port, nginx rendered from deploy/nginx, chromedriver. The pages come from
 //! the services that mount them: the POS and the login routes from the
 //! purchases service, the dashboard from the analytics API.
+//!
+//! Module map:
+//! - `process`: the pieces every server needs: settings parsed like
+//!   `supermarket serve`, free ports, programs on the PATH, child processes
+//!   and temporary folders removed at drop.
+//! - `driver`: [`Driver`], chromedriver and the Chromium sessions it opens.
+//! - this file: [`Stack`], every service and nginx started together.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use supermarket_testkit::{TestDatabases, TestNats};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+mod driver;
+mod process;
+
+pub use driver::Driver;
+use process::{Guard, TempDir, free_port, program, settings, wait_for_port};
+
 pub const OWNER: &str = "owner-token-for-browser-tests";
 pub const CASHIER: &str = "cashier-token-for-browser-tst";
-
-/// Parses a service's settings the way `supermarket serve` does, giving
-/// each value as the flag that reads that environment variable.
-pub fn settings<T: Args + FromArgMatches>(values: &[(&str, String)], extra: &[String]) -> T {
-    #[derive(Parser)]
-    struct Wrapper<T: Args + FromArgMatches> {
-        #[command(flatten)]
-        inner: T,
-    }
-    let command = Wrapper::<T>::command();
-    let mut argv = vec!["test".to_owned()];
-    for (variable, value) in values {
-        if let Some(long) = command
-            .get_arguments()
-            .find(|a| a.get_env().is_some_and(|e| e == *variable))
-            .and_then(|a| a.get_long())
-        {
-            argv.push(format!("--{long}={value}"));
-        }
-    }
-    argv.extend(extra.iter().cloned());
-    Wrapper::<T>::try_parse_from(argv)
-        .unwrap_or_else(|e| panic!("settings: {}", e.render()))
-        .inner
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-pub fn program(name: &str, package: &str) -> PathBuf {
-    let found = std::env::var_os("PATH")
-        .map(|path| {
-            std::env::split_paths(&path)
-                .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")])
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default()
-        .into_iter()
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file());
-    found.unwrap_or_else(|| panic!("{name} is needed by the browser tests: install Debian's `{package}` package (scripts/test.sh does)"))
-}
-
-pub async fn wait_for_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "{what} does not listen on {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A child process stopped when dropped: SIGTERM first (nginx's master then
-/// stops its workers, which would otherwise outlive it), SIGKILL after 5 s.
-pub struct Guard(pub Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 pub struct Stack {
     pub db: TestDatabases,
@@ -110,24 +41,6 @@ pub struct Stack {
     services: Vec<(CancellationToken, JoinHandle<()>)>,
     _nginx: Guard,
     _dir: TempDir,
-}
-
-/// A folder removed at drop.
-pub struct TempDir(pub PathBuf);
-impl TempDir {
-    pub fn new(label: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "supermarket-{label}-{}",
-            supermarket_testkit::unique_suffix()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn spawn<F>(future: F) -> (CancellationToken, JoinHandle<()>)
@@ -377,52 +290,5 @@ impl Stack {
             let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
         }
         self.nats.cleanup().await;
-    }
-}
-
-/// chromedriver on a free port, killed at drop.
-pub struct Driver {
-    pub url: String,
-    _child: Guard,
-    _profile: TempDir,
-}
-
-impl Driver {
-    pub async fn start() -> Driver {
-        let chromedriver = program("chromedriver", "chromium-driver");
-        program("chromium", "chromium");
-        let port = free_port();
-        let child = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let child = Guard(child);
-        wait_for_port(port, "chromedriver").await;
-        Driver {
-            url: format!("http://127.0.0.1:{port}"),
-            _child: child,
-            _profile: TempDir::new("chromium"),
-        }
-    }
-
-    pub async fn browser(&self) -> fantoccini::Client {
-        let profile: &Path = &self._profile.0;
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                         "--window-size=1360,900", format!("--user-data-dir={}", profile.display())],
-            }),
-        );
-        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&self.url)
-            .await
-            .expect("a Chromium session")
     }
 }
