@@ -52,6 +52,7 @@ pub struct Service {
     listener: TcpListener,
     router: Router,
     tasks: Vec<(&'static str, TaskStart)>,
+    stop_within: Duration,
 }
 
 impl Service {
@@ -68,6 +69,7 @@ impl Service {
             listener,
             router: Router::new(),
             tasks: Vec::new(),
+            stop_within: STOP_WITHIN,
         })
     }
 
@@ -128,13 +130,20 @@ impl Service {
         self
     }
 
+    /// Another bound than [`STOP_WITHIN`] on the stop (tests).
+    pub fn with_stop_within(mut self, within: Duration) -> Service {
+        self.stop_within = within;
+        self
+    }
+
     /// The bound port (the real one when the address asked for port 0).
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
     /// Serves and runs the tasks until `shutdown` (or a task's end), then
-    /// stops within [`STOP_WITHIN`]. The error is the first failure: the
+    /// stops within [`STOP_WITHIN`] (or the bound given to
+    /// [`with_stop_within`](Service::with_stop_within)). The error is the first failure: the
     /// HTTP server's or a task's.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Service {
@@ -142,6 +151,7 @@ impl Service {
             listener,
             router,
             tasks,
+            stop_within,
         } = self;
         let addr = listener.local_addr()?;
         // Our own token: SIGTERM cancels it, and so does a failing task.
@@ -168,7 +178,7 @@ impl Service {
             };
             tokio::select! {
                 () = stop.cancelled(), if deadline.is_none() => {
-                    deadline = Some(Instant::now() + STOP_WITHIN);
+                    deadline = Some(Instant::now() + stop_within);
                     tracing::info!(service = name, "stopping");
                 }
                 joined = next => match joined {
@@ -177,12 +187,12 @@ impl Service {
                     // The deadline passed with work still running.
                     None => {
                         tracing::error!(service = name, still_running = running.len(),
-                            within_secs = STOP_WITHIN.as_secs(), "did not stop in time; abandoning what is left");
+                            within_ms = stop_within.as_millis() as u64, "did not stop in time; abandoning what is left");
                         running.abort_all();
                         first_error.get_or_insert(anyhow::anyhow!(
-                            "{} task(s) still running {} s after the stop began",
+                            "{} task(s) still running {:?} after the stop began",
                             running.len(),
-                            STOP_WITHIN.as_secs()
+                            stop_within
                         ));
                         break;
                     }
