@@ -47,18 +47,7 @@ impl Application {
         let service = Service::bind("lake sink", config.addr, "LAKE_SINK_ADDR").await?;
         // A malformed LAKE_URL stops the start, naming it.
         LakeStore::open(&config.lake.lake_url)?;
-        let analytics = &config.analytics;
-        let pool = supermarket_storage::pool::pool(
-            &analytics.analytics_database_url,
-            "ANALYTICS_DATABASE_URL",
-            usize::from(analytics.analytics_db_pool_size),
-        )?;
-        supermarket_storage::pool::wait_until_answers(
-            &pool,
-            "ANALYTICS_DATABASE_URL",
-            analytics.analytics_db_wait(),
-        )
-        .await?;
+        let pool = config.analytics.pool().await?;
         let (nats_client, _) = supermarket_events::connect_waiting(&config.nats).await?;
         let nats_ready = Readiness::new(move || {
             let client = nats_client.clone();

@@ -56,15 +56,8 @@ pub struct Application;
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Service> {
-        let database = &config.database;
-        let pool = supermarket_storage::pool::pool(
-            &database.database_url,
-            "DATABASE_URL",
-            usize::from(database.db_pool_size),
-        )?;
         let service = Service::bind("products", config.addr, "PRODUCTS_ADDR").await?;
-        supermarket_storage::pool::wait_until_answers(&pool, "DATABASE_URL", database.db_wait())
-            .await?;
+        let pool = config.database.pool().await?;
         let readiness = Readiness::postgres(pool.clone());
         let service = service.with_routes(router(AppState { pool }), readiness, BODY_LIMIT);
         Ok(service)

@@ -123,20 +123,11 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Service> {
         let auth = Auth::from_config(&config.auth)?;
         let url = &config.database.database_url;
-        let pool = supermarket_storage::pool::pool(
-            url,
-            "DATABASE_URL",
-            usize::from(config.database.db_pool_size),
-        )?;
+        let service = Service::bind("purchases", config.addr, "PURCHASES_ADDR").await?;
+        let pool = config.database.pool().await?;
+        // Writers get connections of their own, beside the handlers' pool.
         let write_pool =
             supermarket_storage::pool::pool(url, "DATABASE_URL", usize::from(config.writers))?;
-        let service = Service::bind("purchases", config.addr, "PURCHASES_ADDR").await?;
-        supermarket_storage::pool::wait_until_answers(
-            &pool,
-            "DATABASE_URL",
-            config.database.db_wait(),
-        )
-        .await?;
         // The database answers, but its tables may still be on their way (a
         // `migrate` and `load` running beside us): the catalog load has its own patience.
         let catalog = CatalogCache::load(&pool, Duration::from_secs(30)).await?;

@@ -65,14 +65,7 @@ impl Application {
     /// the stream exists.
     pub async fn build(config: Config) -> anyhow::Result<Service> {
         let service = Service::bind("relay", config.addr, "RELAY_ADDR").await?;
-        let database = &config.database;
-        let pool = supermarket_storage::pool::pool(
-            &database.database_url,
-            "DATABASE_URL",
-            usize::from(database.db_pool_size),
-        )?;
-        supermarket_storage::pool::wait_until_answers(&pool, "DATABASE_URL", database.db_wait())
-            .await?;
+        let pool = config.database.pool().await?;
         let (_, js) = supermarket_events::connect_waiting(&config.nats).await?;
         supermarket_events::ensure_stream(&js, &config.nats).await?;
         let publisher = Arc::new(Publisher::new(
@@ -86,7 +79,7 @@ impl Application {
         tracing::info!(stream = %config.nats.stream, batch_size = config.batch_size, "relay ready");
 
         let wake = Arc::new(Notify::new());
-        let database_url = database.database_url.clone();
+        let database_url = config.database.database_url.clone();
         let listener_wake = wake.clone();
         let poll = Duration::from_millis(config.poll_ms);
         let looping = publisher.clone();

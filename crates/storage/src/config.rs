@@ -44,6 +44,18 @@ impl DatabaseArgs {
     }
 
     /// How long to wait at start for the database to answer (`DB_WAIT_SECS`).
+    /// The pool of `DB_POOL_SIZE` connections to `DATABASE_URL`, once the
+    /// database answers (waiting up to `DB_WAIT_SECS` at start).
+    pub async fn pool(&self) -> anyhow::Result<crate::Pool> {
+        let pool = crate::pool::pool(
+            &self.database_url,
+            "DATABASE_URL",
+            usize::from(self.db_pool_size),
+        )?;
+        crate::pool::wait_until_answers(&pool, "DATABASE_URL", self.db_wait()).await?;
+        Ok(pool)
+    }
+
     pub fn db_wait(&self) -> Duration {
         Duration::from_secs(self.db_wait_secs)
     }
@@ -87,6 +99,20 @@ impl AnalyticsDatabaseArgs {
     }
 
     /// How long to wait at start for the database to answer (`ANALYTICS_DB_WAIT_SECS`).
+    /// The pool of `ANALYTICS_DB_POOL_SIZE` connections to
+    /// `ANALYTICS_DATABASE_URL`, once the database answers (waiting up to
+    /// `ANALYTICS_DB_WAIT_SECS` at start).
+    pub async fn pool(&self) -> anyhow::Result<crate::Pool> {
+        let pool = crate::pool::pool(
+            &self.analytics_database_url,
+            "ANALYTICS_DATABASE_URL",
+            usize::from(self.analytics_db_pool_size),
+        )?;
+        crate::pool::wait_until_answers(&pool, "ANALYTICS_DATABASE_URL", self.analytics_db_wait())
+            .await?;
+        Ok(pool)
+    }
+
     pub fn analytics_db_wait(&self) -> Duration {
         Duration::from_secs(self.analytics_db_wait_secs)
     }

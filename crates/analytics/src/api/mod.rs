@@ -124,19 +124,8 @@ pub struct Application;
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Service> {
         let auth = supermarket_auth::Auth::from_config(&config.auth)?;
-        let analytics = &config.analytics;
-        let pool = supermarket_storage::pool::pool(
-            &analytics.analytics_database_url,
-            "ANALYTICS_DATABASE_URL",
-            usize::from(analytics.analytics_db_pool_size),
-        )?;
         let service = Service::bind("analytics API", config.addr, "ANALYTICS_ADDR").await?;
-        supermarket_storage::pool::wait_until_answers(
-            &pool,
-            "ANALYTICS_DATABASE_URL",
-            analytics.analytics_db_wait(),
-        )
-        .await?;
+        let pool = config.analytics.pool().await?;
         let readiness = Readiness::postgres(pool.clone());
         let state = AppState {
             pool,

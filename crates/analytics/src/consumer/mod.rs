@@ -91,18 +91,7 @@ pub struct Application;
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Service> {
         let service = Service::bind("analytics consumer", config.addr, "CONSUMER_ADDR").await?;
-        let analytics = &config.analytics;
-        let pool = supermarket_storage::pool::pool(
-            &analytics.analytics_database_url,
-            "ANALYTICS_DATABASE_URL",
-            usize::from(analytics.analytics_db_pool_size),
-        )?;
-        supermarket_storage::pool::wait_until_answers(
-            &pool,
-            "ANALYTICS_DATABASE_URL",
-            analytics.analytics_db_wait(),
-        )
-        .await?;
+        let pool = config.analytics.pool().await?;
         let (nats_client, js) = supermarket_events::connect_waiting(&config.nats).await?;
         let metrics = Arc::new(Metrics::default());
         let consumer = Consumer::start(
