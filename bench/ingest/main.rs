@@ -257,6 +257,20 @@ async fn http_levels(
     let pid = service.id().context("service pid")?;
     pipeline::wait_ready("purchases service", port).await?;
     let admin = supermarket_storage::connect(url, "bench database").await?;
+    // The simulator reads the catalog from the products service: it runs in
+    // this process, and is asked only before each level, not during it.
+    let catalog_stop = CancellationToken::new();
+    let products_url = {
+        let products = supermarket_products::Application::build(supermarket_products::Config {
+            addr: ([127, 0, 0, 1], 0).into(),
+            database: supermarket_storage::DatabaseArgs::new(url, 1),
+        })
+        .await?;
+        let products_url = format!("http://127.0.0.1:{}", products.port());
+        tokio::spawn(products.run_until_stopped(catalog_stop.clone()));
+        products_url
+    };
+    let _stop_catalog = catalog_stop.drop_guard();
     let mut levels = Vec::new();
     for &concurrency in &args.concurrency {
         let before = Utc::now();
@@ -285,7 +299,7 @@ async fn http_levels(
             let report = supermarket_simulator::simulate(
                 supermarket_simulator::Args {
                     target: format!("http://127.0.0.1:{port}"),
-                    products_url: None,
+                    products_url: products_url.clone(),
                     rate: 0,
                     duration: args.seconds,
                     concurrency,

@@ -36,6 +36,19 @@ impl Readiness {
         }
     }
 
+    /// A check that waits for nothing: it reads a state (e.g. whether a
+    /// broker connection is up).
+    pub fn immediate<F>(check: F) -> Readiness
+    where
+        F: Fn() -> anyhow::Result<()> + Send + Sync + 'static,
+    {
+        let check = Arc::new(check);
+        Readiness::new(move || {
+            let answer = check();
+            async move { answer }
+        })
+    }
+
     /// Ready as soon as the process runs (services without dependencies).
     pub fn always() -> Readiness {
         Readiness::new(|| async { Ok(()) })

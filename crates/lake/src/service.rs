@@ -49,10 +49,8 @@ impl Application {
         LakeStore::open(&config.lake.lake_url)?;
         let pool = config.analytics.pool().await?;
         let (nats_client, _) = supermarket_events::connect_waiting(&config.nats).await?;
-        let nats_ready = Readiness::new(move || {
-            let client = nats_client.clone();
-            async move { supermarket_events::check_connected(&client) }
-        });
+        let nats_ready =
+            Readiness::immediate(move || supermarket_events::check_connected(&nats_client));
         let readiness = nats_ready.and(Readiness::postgres(pool.clone()));
         let metrics = Arc::new(Metrics::default());
         let scraped = metrics.clone();

@@ -3,15 +3,19 @@
 //!
 //! Module map:
 //! - [`views`]: the JSON shapes [`ProductView`](views::ProductView) (`price_cents`
-//!   and a decimal-string `price`) and [`BranchView`](views::BranchView),
-//!   reused by the purchases service.
+//!   and a decimal-string `price`) and [`BranchView`](views::BranchView).
 //! - [`api`]: handlers for `GET /api/v1/products`, `GET /api/v1/products/{id}`,
 //!   `GET /api/v1/branches`, and the OpenAPI document.
 //! - this file: [`Config`], [`router`], [`Application`] (a
 //!   [`Service`](supermarket_http::Service)) and [`run`].
 //!
 //! The catalog is tiny (ten products), so every request reads it from the
-//! database: answers are always current, with no cache to invalidate.
+//! database: answers are always current, with no cache to invalidate. This
+//! is the one place the catalog is served (the purchases service keeps a
+//! copy to price baskets with, but does not serve it).
+//!
+//! The catalog is public, so any origin may read it (CORS `*`, GET only, no
+//! credentials): a POS page served without the edge reads it across origins.
 
 pub mod api;
 pub mod views;
@@ -19,8 +23,10 @@ pub mod views;
 use std::net::SocketAddr;
 
 use axum::Router;
+use axum::http::Method;
 use supermarket_http::{Readiness, Service, openapi};
 use tokio_util::sync::CancellationToken;
+use tower_http::cors::{self, CorsLayer};
 use utoipa::OpenApi;
 
 pub use api::AppState;
@@ -46,7 +52,12 @@ pub struct Config {
 /// The API and its OpenAPI document (`/openapi.json`, `/docs`); the
 /// [`Service`] adds `/health`, `/ready` and the standard layers.
 pub fn router(state: AppState) -> Router {
-    api::api_routes(state).merge(openapi::routes(api::ApiDoc::openapi()))
+    let any_origin = CorsLayer::new()
+        .allow_origin(cors::Any)
+        .allow_methods([Method::GET]);
+    api::api_routes(state)
+        .layer(any_origin)
+        .merge(openapi::routes(api::ApiDoc::openapi()))
 }
 
 /// Builds the service: [`Application::build`] binds its address, waits for

@@ -132,6 +132,48 @@ async fn lists_branches() {
 }
 
 #[tokio::test]
+async fn any_origin_may_read_the_catalog_but_not_with_credentials() {
+    // A POS page served by the purchases service (no edge) reads the
+    // catalog from here, across origins.
+    let app = spawn_app().await;
+    for path in ["/api/v1/products", "/api/v1/branches"] {
+        let response = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .header("origin", "http://127.0.0.1:8000")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        assert!(
+            !response
+                .headers()
+                .contains_key("access-control-allow-credentials"),
+            "{path}: the catalog is public, no cookies needed"
+        );
+    }
+    // Only reads are offered: a browser's preflight for a write is not granted.
+    let preflight = app
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/v1/products", app.base),
+        )
+        .header("origin", "http://127.0.0.1:8000")
+        .header("access-control-request-method", "DELETE")
+        .send()
+        .await
+        .unwrap();
+    let granted = preflight
+        .headers()
+        .get("access-control-allow-methods")
+        .map(|methods| methods.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(!granted.contains("DELETE"), "{preflight:?}");
+}
+
+#[tokio::test]
 async fn health_ready_and_request_ids() {
     let app = spawn_app().await;
     let (status, _) = app.get("/health").await;

@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use serde_json::json;
 use supermarket_http::{ApiError, Json, Path, Problem};
-use supermarket_products::views::{BranchView, ProductView};
 use supermarket_storage::Pool;
 use utoipa::OpenApi;
 use uuid::Uuid;
@@ -41,13 +40,7 @@ pub struct AppState {
         title = "Supermarket purchases API",
         description = "Records sales at the tills. Prices and totals come from the catalog; `Idempotency-Key` makes retries safe."
     ),
-    paths(
-        create_purchase,
-        create_purchase_seed,
-        get_purchase,
-        list_products,
-        list_branches
-    ),
+    paths(create_purchase, create_purchase_seed, get_purchase),
     components(schemas(
         PurchaseRequest,
         SeedPurchaseRequest,
@@ -57,8 +50,6 @@ pub struct AppState {
         SeedItems,
         Receipt,
         ReceiptItem,
-        ProductView,
-        BranchView,
         Problem
     ))
 )]
@@ -79,8 +70,6 @@ pub fn api_routes(state: AppState) -> Router {
         .route("/api/v1/purchases", post(create_purchase))
         .route("/api/v1/purchases/{id}", get(get_purchase))
         .route("/purchase", post(create_purchase_seed))
-        .route("/api/v1/products", get(list_products))
-        .route("/api/v1/branches", get(list_branches))
         .with_state(state)
 }
 
@@ -252,29 +241,4 @@ pub async fn get_purchase(
         ))),
         None => Err(Problem::not_found(format!("there is no purchase {id}")).into()),
     }
-}
-
-/// The catalog this service prices baskets with (for tills and the simulator).
-#[utoipa::path(get, path = "/api/v1/products", tag = "catalog",
-    responses((status = 200, description = "The products, in id order", body = Vec<ProductView>)))]
-pub async fn list_products(State(state): State<AppState>) -> Json<Vec<ProductView>> {
-    let snapshot = state.catalog.snapshot();
-    let mut products: Vec<ProductView> = snapshot.catalog.iter().map(ProductView::from).collect();
-    products.sort_by_key(|p| p.id);
-    Json(products)
-}
-
-/// The branches purchases may name.
-#[utoipa::path(get, path = "/api/v1/branches", tag = "catalog",
-    responses((status = 200, description = "The branches", body = Vec<BranchView>)))]
-pub async fn list_branches(State(state): State<AppState>) -> Json<Vec<BranchView>> {
-    Json(
-        state
-            .catalog
-            .snapshot()
-            .branches
-            .iter()
-            .map(BranchView::from)
-            .collect(),
-    )
 }

@@ -31,6 +31,7 @@ use axum::Router;
 use axum::routing::get;
 use supermarket_auth::{Auth, Role};
 use supermarket_http::{Readiness, Service, openapi};
+use supermarket_web::CatalogOrigin;
 use tokio_util::sync::CancellationToken;
 
 pub use api::AppState;
@@ -70,6 +71,16 @@ pub struct Config {
     #[arg(long = "catalog-refresh-secs", env = "PURCHASES_CATALOG_REFRESH_SECS", value_name = "PURCHASES_CATALOG_REFRESH_SECS",
           default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub catalog_refresh_secs: u64,
+    /// Where the POS page's browser reads the catalog (the products
+    /// service's origin, e.g. http://127.0.0.1:8002) when it is not on the
+    /// page's own origin; empty behind the edge, which serves both on one origin.
+    #[arg(
+        long = "pos-catalog-url",
+        env = "POS_CATALOG_URL",
+        value_name = "POS_CATALOG_URL",
+        default_value = ""
+    )]
+    pub pos_catalog_url: CatalogOrigin,
     #[command(flatten)]
     pub auth: supermarket_auth::AuthConfig,
 }
@@ -84,6 +95,7 @@ impl Config {
             batch_wait_ms: 0,
             writers: 4,
             catalog_refresh_secs: 30,
+            pos_catalog_url: CatalogOrigin::default(),
             auth: supermarket_auth::AuthConfig {
                 auth_mode: supermarket_auth::AuthMode::Open,
                 ..Default::default()
@@ -102,15 +114,15 @@ impl Config {
 }
 
 /// The whole router: the API (cashier credentials), the POS page at `/pos`
-/// and the login routes, plus the open `/`, `/openapi.json` and `/docs`.
+/// (reading the catalog from `catalog`, or its own origin) and the login routes, plus the open `/`, `/openapi.json` and `/docs`.
 /// The [`Service`] adds `/health`, `/ready` (database reachable) and the
 /// standard layers (request ids, a 16 KiB body limit, problem documents).
-pub fn router(state: AppState, auth: &Auth) -> Router {
+pub fn router(state: AppState, auth: &Auth, catalog: &CatalogOrigin) -> Router {
     api::api_routes(state)
         .route_layer(supermarket_auth::require(auth, Role::Cashier))
         .route("/", get(api::index))
         .merge(auth.routes())
-        .merge(supermarket_web::pos_router(auth))
+        .merge(supermarket_web::pos_router(auth, catalog))
         .merge(openapi::routes(api::openapi_document()))
 }
 
@@ -142,6 +154,7 @@ impl Application {
                 pool,
             },
             &auth,
+            &config.pos_catalog_url,
         );
         let service = service
             .with_routes(router, readiness, BODY_LIMIT)

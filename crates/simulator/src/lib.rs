@@ -12,9 +12,9 @@
 //!   invalid baskets.
 //! - this file: [`Args`], the load loop and the [`Report`].
 //!
-//! The catalog and branches are read from `--products-url` (default: the
-//! target itself, since the purchases service also serves
-//! `GET /api/v1/products` and `/api/v1/branches` from its in-memory catalog).
+//! The catalog and branches are read from the products service at
+//! `--products-url` (`GET /api/v1/products` and `/api/v1/branches`). Through
+//! the nginx edge both URLs are the edge's.
 
 pub mod traffic;
 
@@ -40,9 +40,13 @@ pub struct Args {
     /// Base URL of the purchases service, e.g. http://127.0.0.1:8000
     #[arg(long, env = "SIMULATE_TARGET", default_value = "http://127.0.0.1:8000")]
     pub target: String,
-    /// Base URL serving GET /api/v1/products and /api/v1/branches (default: --target).
-    #[arg(long, env = "SIMULATE_PRODUCTS_URL")]
-    pub products_url: Option<String>,
+    /// Base URL of the products service (GET /api/v1/products and /api/v1/branches).
+    #[arg(
+        long,
+        env = "SIMULATE_PRODUCTS_URL",
+        default_value = "http://127.0.0.1:8002"
+    )]
+    pub products_url: String,
     /// Purchases per second to attempt; 0 = as fast as --concurrency allows.
     #[arg(long, env = "SIMULATE_RATE", default_value_t = 50)]
     pub rate: u32,
@@ -182,12 +186,7 @@ pub async fn simulate(args: Args, shutdown: CancellationToken) -> anyhow::Result
     }
     let client = client(&args)?;
     let target = args.target.trim_end_matches('/').to_owned();
-    let catalog_base = args
-        .products_url
-        .as_deref()
-        .unwrap_or(&target)
-        .trim_end_matches('/')
-        .to_owned();
+    let catalog_base = args.products_url.trim_end_matches('/').to_owned();
     let (products, branches) = fetch_catalog(&client, &catalog_base).await?;
     let mix = Mix {
         returning: args.returning_share,

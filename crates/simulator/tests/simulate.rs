@@ -1,4 +1,4 @@
-//! The simulator against a real purchases service and database.
+//! The simulator against real purchases and products services and database.
 
 use supermarket_purchases::{Application, Config};
 use supermarket_simulator::{Args, simulate};
@@ -19,12 +19,20 @@ async fn realistic_traffic_is_stored_and_reported() {
         .await
         .unwrap();
     let target = format!("http://127.0.0.1:{}", app.port());
+    let catalog = supermarket_products::Application::build(supermarket_products::Config {
+        addr: ([127, 0, 0, 1], 0).into(),
+        database: supermarket_storage::DatabaseArgs::new(&db.oltp_url, 2),
+    })
+    .await
+    .unwrap();
+    let products_url = format!("http://127.0.0.1:{}", catalog.port());
     let stop = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(stop.clone()));
+    tokio::spawn(catalog.run_until_stopped(stop.clone()));
 
     let args = Args {
         target,
-        products_url: None,
+        products_url,
         rate: 200,
         duration: 2,
         concurrency: 16,

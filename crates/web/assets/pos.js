@@ -7,10 +7,13 @@
 // and it is resent with the SAME key, so the service records it at most once.
 "use strict";
 
+// The catalog comes from the products service: on this origin behind the
+// edge, or on the origin the server names when the page is served directly.
+const CATALOG_ORIGIN = document.querySelector('meta[name="catalog-origin"]')?.content || "";
 const API = {
   purchases: "/api/v1/purchases",
-  products: "/api/v1/products",
-  branches: "/api/v1/branches",
+  products: `${CATALOG_ORIGIN}/api/v1/products`,
+  branches: `${CATALOG_ORIGIN}/api/v1/branches`,
   whoami: "/auth/whoami",
 };
 const STORE = { queue: "pos.queue.v1", branch: "pos.branch", catalog: "pos.catalog.v1", branches: "pos.branches.v1" };

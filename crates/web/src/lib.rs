@@ -13,14 +13,17 @@
 //! Each of those services also mounts the login routes (`/login`, `/auth/…`);
 //! sessions are signed, not stored, so a login on either is valid on both.
 //!
-//! The pages call same-origin APIs: `/api/v1/products`, `/api/v1/branches`,
-//! `/api/v1/purchases` (POS; the purchases service answers all three);
+//! The pages call same-origin APIs: `/api/v1/purchases` (POS; the purchases
+//! service), `/api/v1/products` and `/api/v1/branches` (POS; the products
+//! service, the one source of the catalog: on another origin when the page is
+//! served without the edge, see [`CatalogOrigin`]);
 //! `/unique-customers`, `/loyal-customers`, `/top-products`,
 //! `/api/v1/analytics/…` (dashboard; the analytics API); `/auth/…` (both).
 //! Behind nginx (deploy/nginx) `/pos`, `/login` and `/auth/…` go to the
 //! purchases service, `/dashboard` to the analytics API, `/` to the POS.
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -38,6 +41,13 @@ struct Asset {
 
 impl IntoResponse for Asset {
     fn into_response(self) -> Response {
+        self.with_body(Bytes::from_static(self.body))
+    }
+}
+
+impl Asset {
+    /// This asset's headers with `body` (a page filled in at start).
+    fn with_body(self, body: Bytes) -> Response {
         let cache = if self.immutable {
             "public, max-age=86400"
         } else {
@@ -55,7 +65,7 @@ impl IntoResponse for Asset {
                     HeaderValue::from_static("nosniff"),
                 ),
             ],
-            self.body,
+            body,
         )
             .into_response()
     }
@@ -110,11 +120,71 @@ fn serve(asset: Asset) -> axum::routing::MethodRouter {
     get(move || async move { asset })
 }
 
+/// Where the POS page's browser reads the catalog: its own origin (behind
+/// the nginx edge, the default) or the products service's origin when the
+/// page is served without the edge: `http[s]://host[:port]`, no path. Parsed
+/// once, from `POS_CATALOG_URL`; empty means the page's own origin.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CatalogOrigin(Option<String>);
+
+impl std::str::FromStr for CatalogOrigin {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<CatalogOrigin, String> {
+        if text.trim().is_empty() {
+            return Ok(CatalogOrigin::default());
+        }
+        let refuse =
+            || format!("`{text}` is not an origin like http://127.0.0.1:8002 (scheme, host, port)");
+        let uri: axum::http::Uri = text.trim_end_matches('/').parse().map_err(|_| refuse())?;
+        let scheme = uri.scheme_str().ok_or_else(refuse)?;
+        let authority = uri.authority().ok_or_else(refuse)?;
+        let bare = matches!(uri.path(), "" | "/") && uri.query().is_none();
+        if !matches!(scheme, "http" | "https") || !bare || authority.as_str().contains('@') {
+            return Err(refuse());
+        }
+        Ok(CatalogOrigin(Some(format!("{scheme}://{authority}"))))
+    }
+}
+
+impl CatalogOrigin {
+    /// The origin, or `""` for the page's own.
+    pub fn as_str(&self) -> &str {
+        self.0.as_deref().unwrap_or_default()
+    }
+}
+
+/// The POS page, with the catalog's origin in its `catalog-origin` meta tag
+/// (empty: the page's own origin).
+fn pos_html(catalog: &CatalogOrigin) -> String {
+    let html = std::str::from_utf8(POS_HTML.body).expect("pos.html is UTF-8");
+    // An origin holds no quote or angle bracket (the parse refuses them);
+    // escaping anyway keeps the attribute closed whatever it holds.
+    let escaped = catalog
+        .as_str()
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
+    html.replacen(
+        r#"<meta name="catalog-origin" content="">"#,
+        &format!(r#"<meta name="catalog-origin" content="{escaped}">"#),
+        1,
+    )
+}
+
 /// `/pos` (cashier or owner; a browser without a session is sent to
 /// `/login`) and its open assets `/pos/common.css`, `/pos/pos.css`, `/pos/pos.js`.
-pub fn pos_router(auth: &Auth) -> Router {
+/// `catalog`: where the page reads the catalog.
+pub fn pos_router(auth: &Auth, catalog: &CatalogOrigin) -> Router {
+    let html = Bytes::from(pos_html(catalog));
     let page = Router::new()
-        .route("/pos", serve(POS_HTML))
+        .route(
+            "/pos",
+            get(move || {
+                let html = html.clone();
+                async move { POS_HTML.with_body(html) }
+            }),
+        )
         .route_layer(require(auth, Role::Cashier));
     Router::new()
         .merge(page)
@@ -156,5 +226,42 @@ mod tests {
                 "dashboard.html should load {path}"
             );
         }
+    }
+
+    #[test]
+    fn a_catalog_origin_is_scheme_host_and_port_only() {
+        use super::CatalogOrigin;
+        let parsed: CatalogOrigin = "http://127.0.0.1:8002/".parse().unwrap();
+        assert_eq!(parsed.as_str(), "http://127.0.0.1:8002");
+        let tls: CatalogOrigin = "https://catalog.example".parse().unwrap();
+        assert_eq!(tls.as_str(), "https://catalog.example");
+        let unset: CatalogOrigin = "".parse().unwrap();
+        assert_eq!(
+            unset,
+            CatalogOrigin::default(),
+            "empty: the page's own origin"
+        );
+        assert_eq!(unset.as_str(), "");
+        for refused in [
+            "127.0.0.1:8002",
+            "ftp://127.0.0.1",
+            "http://127.0.0.1:8002/api",
+            "http://127.0.0.1:8002?x=1",
+            "http://user@127.0.0.1:8002",
+            "javascript:alert(1)",
+            "http://a\"><script>",
+        ] {
+            let error = refused.parse::<CatalogOrigin>().unwrap_err();
+            assert!(error.contains("is not an origin"), "{refused}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_pos_page_names_the_catalog_origin_it_was_given() {
+        let origin: super::CatalogOrigin = "http://127.0.0.1:8002".parse().unwrap();
+        let page = super::pos_html(&origin);
+        assert!(page.contains(r#"<meta name="catalog-origin" content="http://127.0.0.1:8002">"#));
+        let same_origin = super::pos_html(&super::CatalogOrigin::default());
+        assert!(same_origin.contains(r#"<meta name="catalog-origin" content="">"#));
     }
 }

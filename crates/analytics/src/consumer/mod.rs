@@ -103,10 +103,8 @@ impl Application {
             metrics.clone(),
         )
         .await?;
-        let nats_ready = Readiness::new(move || {
-            let client = nats_client.clone();
-            async move { supermarket_events::check_connected(&client) }
-        });
+        let nats_ready =
+            Readiness::immediate(move || supermarket_events::check_connected(&nats_client));
         let readiness = nats_ready.and(Readiness::postgres(pool));
         let service = service
             .with_routes(Router::new(), readiness, 1024)

@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use supermarket_process::non_empty_env;
 
 use self::services::ServiceAddresses;
 
@@ -60,7 +61,7 @@ pub struct UpArgs {
         default_value = "nats://127.0.0.1:4222"
     )]
     nats_url: String,
-    /// Address the services listen on (ports 8000–8004 as in `supermarket serve`).
+    /// Address the services listen on (ports 8000–8005 as in `supermarket serve`).
     #[arg(
         long = "host",
         env = "UP_HOST",
@@ -123,7 +124,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     let nats = provision::ensure_nats(&args.nats_url, &args.run_dir).await?;
     let credentials = credentials::load_or_create(&args.run_dir)?;
     let addresses = ServiceAddresses::from_env(args.host)?;
-    let shared = services::shared_settings(
+    let mut shared = services::shared_settings(
         &databases.oltp_url,
         &databases.analytics_url,
         &args.nats_url,
@@ -136,13 +137,19 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     }
 
     let shutdown = supermarket_http::shutdown::on_signal();
-    let tasks = services::start(&shared, &shutdown)?;
     let reachable = addresses.reachable();
+    // nginx starts before the services (it waits for its upstreams): without
+    // it the POS page is served by the purchases service and must be told
+    // where the catalog is, on the products service's own origin.
     let edge = if args.no_edge {
         None
     } else {
         processes::start_edge(&args, &reachable).await
     };
+    if edge.is_none() && non_empty_env("POS_CATALOG_URL").is_none() {
+        shared.push(("POS_CATALOG_URL", format!("http://{}", reachable.products)));
+    }
+    let tasks = services::start(&shared, &shutdown)?;
     let announce = {
         let shutdown = shutdown.clone();
         let edge_ports = edge.as_ref().map(|_| (args.edge_port, args.edge_tls_port));

@@ -1,7 +1,8 @@
 //! The system under test, every part a separate process on this machine:
 //! a private PostgreSQL (OLTP and analytics databases), a private
-//! nats-server, two purchases instances, the relay and the analytics
-//! consumer and the lake sink (writing to a local folder).
+//! nats-server, two purchases instances, the products service (where the
+//! tills read the catalog), the relay and the analytics consumer and the lake
+//! sink (writing to a local folder).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use crate::chaos::process::{self, Process, Spec};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Service {
     Purchases(usize),
+    Products,
     Relay,
     Consumer,
     LakeSink,
@@ -28,6 +30,7 @@ pub enum Service {
 /// then the broker, then the database.
 pub struct Cluster {
     pub purchases: Vec<Process>,
+    pub products: Process,
     pub relay: Process,
     pub consumer: Process,
     pub lake_sink: Process,
@@ -37,6 +40,8 @@ pub struct Cluster {
     /// Keep the work folder (logs, lake, data) when the cluster is dropped.
     pub keep: bool,
     pub purchase_urls: Vec<String>,
+    /// The products service, serving the catalog.
+    pub catalog_url: String,
     ready_urls: Vec<(Service, String)>,
     pub oltp_url: String,
     pub analytics_url: String,
@@ -178,6 +183,17 @@ impl Cluster {
                 format!("http://127.0.0.1:{port}/ready"),
             ));
         }
+        let products_port = process::free_port()?;
+        let products = Process::new(spec(
+            "products",
+            &["serve", "products"],
+            &[
+                ("PRODUCTS_ADDR", format!("127.0.0.1:{products_port}")),
+                ("DB_POOL_SIZE", "1".to_owned()),
+            ],
+        ));
+        let catalog_url = format!("http://127.0.0.1:{products_port}");
+        ready_urls.push((Service::Products, format!("{catalog_url}/ready")));
         let relay_port = process::free_port()?;
         let relay = Process::new(spec(
             "relay",
@@ -222,6 +238,7 @@ impl Cluster {
 
         let mut cluster = Cluster {
             purchases,
+            products,
             relay,
             consumer,
             lake_sink,
@@ -230,6 +247,7 @@ impl Cluster {
             work,
             keep: settings.keep_work_dir,
             purchase_urls,
+            catalog_url,
             ready_urls,
             oltp_url,
             analytics_url,
@@ -245,13 +263,19 @@ impl Cluster {
 
     pub fn services(&self) -> Vec<Service> {
         let mut all: Vec<Service> = (0..self.purchases.len()).map(Service::Purchases).collect();
-        all.extend([Service::Relay, Service::Consumer, Service::LakeSink]);
+        all.extend([
+            Service::Products,
+            Service::Relay,
+            Service::Consumer,
+            Service::LakeSink,
+        ]);
         all
     }
 
     pub fn process(&mut self, service: Service) -> &mut Process {
         match service {
             Service::Purchases(index) => &mut self.purchases[index],
+            Service::Products => &mut self.products,
             Service::Relay => &mut self.relay,
             Service::Consumer => &mut self.consumer,
             Service::LakeSink => &mut self.lake_sink,

@@ -39,6 +39,7 @@ impl Fault {
     pub fn label(self) -> String {
         match self {
             Fault::Kill(Service::Purchases(index)) => format!("SIGKILL purchases-{}", index + 1),
+            Fault::Kill(Service::Products) => "SIGKILL products".to_owned(),
             Fault::Kill(Service::Relay) => "SIGKILL relay".to_owned(),
             Fault::Kill(Service::Consumer) => "SIGKILL analytics-consumer".to_owned(),
             Fault::Kill(Service::LakeSink) => "SIGKILL lake-sink".to_owned(),

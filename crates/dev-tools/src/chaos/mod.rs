@@ -2,8 +2,8 @@
 //!
 //! Runs the platform as separate processes on this machine — a private
 //! PostgreSQL and nats-server started for the run (own data folders and
-//! ports), two `supermarket serve purchases` instances, the relay and the
-//! analytics consumer, the lake sink — drives them with simulated tills,
+//! ports), two `supermarket serve purchases` instances, the products
+//! service, the relay and the analytics consumer, the lake sink — drives them with simulated tills,
 //! and while the load runs kills and restarts its parts, one at a time and
 //! then all together. Afterwards it lets the pipeline drain and checks that
 //! no acknowledged purchase was lost and none was counted twice, anywhere.
@@ -162,6 +162,7 @@ async fn exercise(settings: &Settings, cluster: &mut Cluster) -> anyhow::Result<
         .map_err(|_| anyhow::anyhow!("unknown time zone {}", settings.store_timezone))?;
     let tills = Tills::connect(
         cluster.purchase_urls.clone(),
+        &cluster.catalog_url,
         &cluster.cashier_token,
         settings.seed,
     )

@@ -181,7 +181,7 @@ async fn every_documented_route_needs_credentials_and_oversized_bodies_are_413()
             walked += 1;
         }
     }
-    assert!(walked >= 5, "only {walked} operations documented");
+    assert!(walked >= 3, "only {walked} operations documented");
     assert!(with_body.len() >= 3, "body-taking routes: {with_body:?}");
 
     for (method, path, token) in with_body {

@@ -20,7 +20,7 @@ use crate::stack::{CASHIER, Driver, OWNER, Stack};
 
 const UUID_LEN: usize = 36;
 
-async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
+pub(crate) async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -32,7 +32,7 @@ where
     }
 }
 
-async fn text(browser: &Client, css: &str) -> String {
+pub(crate) async fn text(browser: &Client, css: &str) -> String {
     match browser.find(Locator::Css(css)).await {
         Ok(element) => element.text().await.unwrap_or_default(),
         Err(_) => String::new(),
@@ -84,7 +84,7 @@ async fn sign_in(browser: &Client, edge: &str, next: &str, token: &str) {
     .await;
 }
 
-async fn ring_up(browser: &Client, products: &[&str]) {
+pub(crate) async fn ring_up(browser: &Client, products: &[&str]) {
     for name in products {
         browser
             .find(Locator::Css(&format!(
@@ -96,6 +96,56 @@ async fn ring_up(browser: &Client, products: &[&str]) {
             .await
             .expect("toggle product");
     }
+}
+
+/// Waits until the till shows the ten products of the catalog.
+pub(crate) async fn wait_for_products(browser: &Client) {
+    wait_for("the product buttons", Duration::from_secs(10), || async {
+        browser
+            .find_all(Locator::Css("button.product"))
+            .await
+            .map(|b| b.len())
+            .unwrap_or(0)
+            == 10
+    })
+    .await;
+}
+
+pub(crate) async fn choose_branch(browser: &Client, branch: &str) {
+    browser
+        .find(Locator::Css("#branch"))
+        .await
+        .expect("branch")
+        .select_by_value(branch)
+        .await
+        .expect("choose branch");
+}
+
+pub(crate) async fn press_pay(browser: &Client) {
+    browser
+        .find(Locator::Css("#pay"))
+        .await
+        .expect("pay")
+        .click()
+        .await
+        .expect("pay");
+}
+
+/// The purchase id the receipt shows, once it is shown.
+pub(crate) async fn receipt_id(browser: &Client) -> uuid::Uuid {
+    let receipt = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#receipt-id"))
+        .await
+        .expect("a receipt");
+    let purchase_id = receipt.text().await.expect("receipt id");
+    assert_eq!(
+        purchase_id.len(),
+        UUID_LEN,
+        "the receipt shows the purchase id: {purchase_id}"
+    );
+    purchase_id.parse().expect("the receipt id is a UUID")
 }
 
 async fn queue_count(browser: &Client) -> String {
@@ -128,22 +178,8 @@ async fn a_cashier_sells_the_owner_sees_it_and_offline_sales_are_kept() {
         "an anonymous visitor is sent to the login page"
     );
     sign_in(&browser, &edge, "/pos", CASHIER).await;
-    wait_for("the product buttons", Duration::from_secs(10), || async {
-        browser
-            .find_all(Locator::Css("button.product"))
-            .await
-            .map(|b| b.len())
-            .unwrap_or(0)
-            == 10
-    })
-    .await;
-    browser
-        .find(Locator::Css("#branch"))
-        .await
-        .expect("branch")
-        .select_by_value("SMKT002")
-        .await
-        .expect("choose branch");
+    wait_for_products(&browser).await;
+    choose_branch(&browser, "SMKT002").await;
     ring_up(&browser, &["milk", "bread"]).await;
     assert_eq!(
         text(&browser, "#total").await,
@@ -156,26 +192,8 @@ async fn a_cashier_sells_the_owner_sees_it_and_offline_sales_are_kept() {
     let pos_sales_before = stack
         .count("SELECT count(*) FROM purchases WHERE source = 'pos'")
         .await;
-    browser
-        .find(Locator::Css("#pay"))
-        .await
-        .expect("pay")
-        .click()
-        .await
-        .expect("pay");
-    let receipt = browser
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#receipt-id"))
-        .await
-        .expect("a receipt");
-    let purchase_id = receipt.text().await.expect("receipt id");
-    assert_eq!(
-        purchase_id.len(),
-        UUID_LEN,
-        "the receipt shows the purchase id: {purchase_id}"
-    );
-    let id: uuid::Uuid = purchase_id.parse().expect("the receipt id is a UUID");
+    press_pay(&browser).await;
+    let id = receipt_id(&browser).await;
     let stored = stack.db.oltp_count_with("SELECT count(*) FROM purchases WHERE id = $1 AND branch_id = 'SMKT002' AND total_cents = 350", &[&id]).await;
     assert_eq!(stored, 1, "the sale is stored once, as shown");
     if let Some(dir) = screenshots_dir() {
@@ -273,15 +291,7 @@ async fn a_cashier_sells_the_owner_sees_it_and_offline_sales_are_kept() {
         .goto(&format!("{edge}/pos"))
         .await
         .expect("open the POS");
-    wait_for("the product buttons", Duration::from_secs(10), || async {
-        browser
-            .find_all(Locator::Css("button.product"))
-            .await
-            .map(|b| b.len())
-            .unwrap_or(0)
-            == 10
-    })
-    .await;
+    wait_for_products(&browser).await;
     assert_eq!(
         browser
             .find(Locator::Css("#branch"))
@@ -305,13 +315,7 @@ async fn a_cashier_sells_the_owner_sees_it_and_offline_sales_are_kept() {
     stack.stop_purchases().await;
     for basket in [&["milk", "eggs"][..], &["bread"][..]] {
         ring_up(&browser, basket).await;
-        browser
-            .find(Locator::Css("#pay"))
-            .await
-            .expect("pay")
-            .click()
-            .await
-            .expect("pay");
+        press_pay(&browser).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     wait_for("two queued sales", Duration::from_secs(10), || async {

@@ -3,10 +3,13 @@
 //! serve the pages (`edge`: the POS and login from purchases, the dashboard
 //! from the analytics API); and the whole system driven through Debian's
 //! headless Chromium behind that edge (`browser`); the edge's security
-//! (`edge_security`: owner data, body limits, rate limits). `stack` starts them.
+//! (`edge_security`: owner data, body limits, rate limits); the POS served
+//! straight from the purchases service, as without nginx (`without_edge`).
+//! `stack` starts them.
 
 mod browser;
 mod edge;
 mod edge_security;
 mod pages;
 mod stack;
+mod without_edge;

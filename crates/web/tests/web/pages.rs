@@ -20,7 +20,7 @@ fn auth() -> Auth {
 
 fn app() -> axum::Router {
     let auth = auth();
-    supermarket_web::pos_router(&auth)
+    supermarket_web::pos_router(&auth, &Default::default())
         .merge(supermarket_web::dashboard_router(&auth))
         .merge(auth.routes())
 }

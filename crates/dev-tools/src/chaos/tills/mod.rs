@@ -105,9 +105,11 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Tills {
-    /// Reads the catalog from the first instance and prepares the generators.
+    /// Reads the catalog from the products service at `catalog_url` and
+    /// prepares the generators.
     pub async fn connect(
         targets: Vec<String>,
+        catalog_url: &str,
         cashier_token: &str,
         seed: u64,
     ) -> anyhow::Result<Tills> {
@@ -124,8 +126,9 @@ impl Tills {
             .connect_timeout(Duration::from_secs(1))
             .tcp_nodelay(true)
             .build()?;
-        let base = targets.first().context("no purchases instance")?;
-        let (products, branches) = supermarket_simulator::fetch_catalog(&client, base).await?;
+        anyhow::ensure!(!targets.is_empty(), "no purchases instance");
+        let (products, branches) =
+            supermarket_simulator::fetch_catalog(&client, catalog_url).await?;
         let sales = Generator::new(
             products.clone(),
             branches.clone(),
