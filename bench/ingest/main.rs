@@ -258,13 +258,13 @@ async fn http_levels(
     pipeline::wait_ready("purchases service", port).await?;
     let admin = supermarket_storage::connect(url, "bench database").await?;
     // The simulator reads the catalog from the products service: it runs in
-    // this process, and is asked only before each level, not during it.
+    // this process (not the measured one), and is asked only before each
+    // level, not during it; with wrk it stays idle.
     let catalog_stop = CancellationToken::new();
     let products_url = {
-        let products = supermarket_products::Application::build(supermarket_products::Config {
-            addr: ([127, 0, 0, 1], 0).into(),
-            database: supermarket_storage::DatabaseArgs::new(url, 1),
-        })
+        let products = supermarket_products::Application::build(
+            supermarket_products::Config::for_database(url),
+        )
         .await?;
         let products_url = format!("http://127.0.0.1:{}", products.port());
         tokio::spawn(products.run_until_stopped(catalog_stop.clone()));

@@ -42,7 +42,6 @@ impl Readiness {
     where
         F: Fn() -> anyhow::Result<()> + Send + Sync + 'static,
     {
-        let check = Arc::new(check);
         Readiness::new(move || {
             let answer = check();
             async move { answer }

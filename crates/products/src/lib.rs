@@ -49,6 +49,16 @@ pub struct Config {
     pub database: supermarket_storage::DatabaseArgs,
 }
 
+impl Config {
+    /// Settings for tests and tools: `database_url`, port 0 on loopback, a small pool.
+    pub fn for_database(database_url: &str) -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database: supermarket_storage::DatabaseArgs::new(database_url, 2),
+        }
+    }
+}
+
 /// The API and its OpenAPI document (`/openapi.json`, `/docs`); the
 /// [`Service`] adds `/health`, `/ready` and the standard layers.
 pub fn router(state: AppState) -> Router {

@@ -114,7 +114,8 @@ impl Config {
 }
 
 /// The whole router: the API (cashier credentials), the POS page at `/pos`
-/// (reading the catalog from `catalog`, or its own origin) and the login routes, plus the open `/`, `/openapi.json` and `/docs`.
+/// (reading the catalog from `catalog`, or its own origin) and the login
+/// routes, plus the open `/`, `/openapi.json` and `/docs`.
 /// The [`Service`] adds `/health`, `/ready` (database reachable) and the
 /// standard layers (request ids, a 16 KiB body limit, problem documents).
 pub fn router(state: AppState, auth: &Auth, catalog: &CatalogOrigin) -> Router {

@@ -5,24 +5,21 @@ use supermarket_simulator::{Args, simulate};
 use supermarket_testkit::TestDatabases;
 use tokio_util::sync::CancellationToken;
 
-const SEED_SQL: &str = "
-    INSERT INTO branches (id, name) VALUES ('SMKT001', 'Central'), ('SMKT002', 'Northside'), ('SMKT003', 'Riverside');
-    INSERT INTO products (id, name, price_cents) VALUES
-        (1, 'milk', 150), (2, 'bread', 200), (3, 'eggs', 300), (4, 'chicken', 650), (5, 'apples', 80),
-        (6, 'toilet paper', 400), (7, 'cereal', 350), (8, 'cheese', 500), (9, 'yogurt', 120), (10, 'orange juice', 280);";
-
 #[tokio::test]
 async fn realistic_traffic_is_stored_and_reported() {
     let db = TestDatabases::new().await;
-    db.oltp().await.batch_execute(SEED_SQL).await.unwrap();
+    db.oltp()
+        .await
+        .batch_execute(supermarket_testkit::data::CATALOG_SQL)
+        .await
+        .unwrap();
     let app = Application::build(Config::for_database(&db.oltp_url))
         .await
         .unwrap();
     let target = format!("http://127.0.0.1:{}", app.port());
-    let catalog = supermarket_products::Application::build(supermarket_products::Config {
-        addr: ([127, 0, 0, 1], 0).into(),
-        database: supermarket_storage::DatabaseArgs::new(&db.oltp_url, 2),
-    })
+    let catalog = supermarket_products::Application::build(
+        supermarket_products::Config::for_database(&db.oltp_url),
+    )
     .await
     .unwrap();
     let products_url = format!("http://127.0.0.1:{}", catalog.port());

@@ -3,12 +3,6 @@ use supermarket_purchases::{Application, Config};
 use supermarket_testkit::TestDatabases;
 use tokio_util::sync::CancellationToken;
 
-pub const SEED_SQL: &str = "
-    INSERT INTO branches (id, name) VALUES ('SMKT001', 'Central'), ('SMKT002', 'Northside'), ('SMKT003', 'Riverside');
-    INSERT INTO products (id, name, price_cents) VALUES
-        (1, 'milk', 150), (2, 'bread', 200), (3, 'eggs', 300), (4, 'chicken', 650), (5, 'apples', 80),
-        (6, 'toilet paper', 400), (7, 'cereal', 350), (8, 'cheese', 500), (9, 'yogurt', 120), (10, 'orange juice', 280);";
-
 pub struct TestApp {
     pub base: String,
     pub db: TestDatabases,
@@ -32,7 +26,7 @@ pub async fn seeded_db() -> TestDatabases {
     let db = TestDatabases::new().await;
     db.oltp()
         .await
-        .batch_execute(SEED_SQL)
+        .batch_execute(supermarket_testkit::data::CATALOG_SQL)
         .await
         .expect("seed catalog");
     db

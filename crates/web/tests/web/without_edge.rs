@@ -10,20 +10,17 @@ use tokio_util::sync::CancellationToken;
 use crate::browser::{choose_branch, press_pay, receipt_id, ring_up, text, wait_for_products};
 use crate::stack::Driver;
 
-const CATALOG: &str = "
-    INSERT INTO branches (id, name) VALUES ('SMKT001', 'Central'), ('SMKT002', 'Northside'), ('SMKT003', 'Riverside');
-    INSERT INTO products (id, name, price_cents) VALUES
-        (1, 'milk', 150), (2, 'bread', 200), (3, 'eggs', 300), (4, 'chicken', 650), (5, 'apples', 80),
-        (6, 'toilet paper', 400), (7, 'cereal', 350), (8, 'cheese', 500), (9, 'yogurt', 120), (10, 'orange juice', 280);";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn without_the_edge_the_till_reads_the_catalog_from_the_products_service() {
     let db = TestDatabases::new().await;
-    db.oltp().await.batch_execute(CATALOG).await.unwrap();
-    let products = supermarket_products::Application::build(supermarket_products::Config {
-        addr: ([127, 0, 0, 1], 0).into(),
-        database: supermarket_storage::DatabaseArgs::new(&db.oltp_url, 2),
-    })
+    db.oltp()
+        .await
+        .batch_execute(supermarket_testkit::data::CATALOG_SQL)
+        .await
+        .unwrap();
+    let products = supermarket_products::Application::build(
+        supermarket_products::Config::for_database(&db.oltp_url),
+    )
     .await
     .expect("products starts");
     let catalog = format!("http://127.0.0.1:{}", products.port());
